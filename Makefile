@@ -1,0 +1,37 @@
+# Two commands do all the set-up themselves: `make train` and `make test`.
+# They create (or reuse) .venv and install levers with its dev extras.
+# On a CPU machine the CPU build of torch is installed first, so pip never pulls a multi-GB CUDA build;
+# on a GPU machine run `make TORCH_SPEC=torch setup` (or install your own torch first).
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_SPEC ?= torch==2.13.0
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.levers-installed
+
+.PHONY: setup train test lint format clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+train: setup
+	$(BIN)/python train.py $(ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) outputs multirun .pytest_cache .ruff_cache

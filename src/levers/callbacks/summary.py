@@ -1,0 +1,66 @@
+"""summary.json: the run's outcome in one small file, rewritten atomically as the run goes."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+
+from levers.io import write_json_atomic
+
+
+class RunSummary(pl.Callback):
+    """Tracks the monitored metric's best value and epoch; writes summary.json after every validation,
+    on failure or interrupt (status says which) and once more with the test metrics at the end."""
+
+    def __init__(self, path: str | Path, monitor: str, mode: str, header: dict[str, Any]) -> None:
+        self.path, self.monitor, self.mode, self.header = Path(path), monitor, mode, header
+        self.best_value: float | None = None
+        self.best_epoch: int | None = None
+        self.epochs_run = 0
+        self.started = time.perf_counter()
+
+    def _improved(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return False
+        if self.best_value is None:
+            return True
+        return value < self.best_value if self.mode == "min" else value > self.best_value
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        self.epochs_run = trainer.current_epoch + 1
+        value = trainer.callback_metrics.get(self.monitor)
+        if value is not None and self._improved(float(value)):
+            self.best_value, self.best_epoch = float(value), trainer.current_epoch
+        if trainer.is_global_zero:
+            self.write("running")
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        status = "interrupted" if isinstance(exception, KeyboardInterrupt) else "failed"
+        if trainer.is_global_zero:
+            self.write(status, error=f"{type(exception).__name__}: {exception}")
+
+    def write(self, status: str, **extra: Any) -> dict[str, Any]:
+        summary = {
+            **self.header,
+            "status": status,
+            "monitor": self.monitor,
+            "monitor_mode": self.mode,
+            "best_value": self.best_value,
+            "best_epoch": self.best_epoch,
+            "epochs_run": self.epochs_run,
+            "wall_time_s": round(time.perf_counter() - self.started, 3),
+            **extra,
+        }
+        write_json_atomic(self.path, summary)
+        return summary
+
+
+def as_floats(metrics: dict[str, Any]) -> dict[str, float]:
+    return {key: float(value.item() if isinstance(value, torch.Tensor) else value) for key, value in metrics.items()}

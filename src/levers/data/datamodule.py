@@ -1,0 +1,85 @@
+"""The data stage: source -> rows -> task -> seeded split -> scalers fitted on train -> tensors held once."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from omegaconf import DictConfig
+
+from levers.data.batches import InMemoryBatches
+from levers.data.scaling import AffineScaler
+from levers.data.sources import load_source, select_rows
+from levers.data.split import split_indices
+from levers.data.task import TaskSpec, infer_task
+from levers.errors import LeversConfigError
+
+SPLITS = ("train", "val", "test")
+
+
+class TabularDataModule(pl.LightningDataModule):
+    """Prepares everything eagerly in the constructor, so the model can be sized from it before the Trainer."""
+
+    def __init__(self, data: DictConfig, scaling_method: str, seed: int) -> None:
+        super().__init__()
+        self.config, self.seed = data, seed
+        features, target = select_rows(*load_source(data.source), data.classes, data.limit)
+        self.task: TaskSpec = infer_task(target, data.task)
+        if self.task.is_classification:
+            target = np.unique(target, return_inverse=True)[1]  # labels -> 0..k-1
+        split = split_indices(
+            target,
+            data.val_fraction,
+            data.test_fraction,
+            seed,
+            stratify=data.stratify and self.task.is_classification,
+        )
+        if len(split.train) < data.batch_size:
+            raise LeversConfigError(
+                "data.batch_size", data.batch_size, f"at most the train split's size ({len(split.train)} rows)"
+            )
+        x = torch.from_numpy(features)
+        y = torch.from_numpy(target).long() if self.task.is_classification else _as_float_column(target)
+        self.feature_scaler = AffineScaler(x.shape[1]).fit(x[split.train], scaling_method)
+        self.target_scaler = AffineScaler(1 if y.ndim == 1 else y.shape[1])
+        if not self.task.is_classification:
+            self.target_scaler.fit(y[split.train], "standard" if data.target_scaling == "standard" else "none")
+            y = self.target_scaler(y)
+        x = self.feature_scaler(x)
+        self.tensors = {name: (x[idx], y[idx]) for name, idx in zip(SPLITS, _as_tuple(split), strict=True)}
+
+    @property
+    def num_features(self) -> int:
+        return self.tensors["train"][0].shape[1]
+
+    def split_size(self, name: str) -> int:
+        return len(self.tensors[name][1])
+
+    def train_dataloader(self) -> InMemoryBatches:
+        rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
+        return InMemoryBatches(
+            *self.tensors["train"],
+            batch_size=self.config.batch_size,
+            shuffle=True,
+            seed=self.seed,
+            rank=rank,
+            world_size=world,
+        )
+
+    def val_dataloader(self) -> InMemoryBatches:
+        return self._eval_batches("val")
+
+    def test_dataloader(self) -> InMemoryBatches:
+        return self._eval_batches("test")
+
+    def _eval_batches(self, name: str) -> InMemoryBatches:
+        return InMemoryBatches(*self.tensors[name], batch_size=self.config.eval_batch_size, shuffle=False)
+
+
+def _as_float_column(target: np.ndarray) -> torch.Tensor:
+    y = torch.from_numpy(np.asarray(target, dtype=np.float32))
+    return y[:, None] if y.ndim == 1 else y
+
+
+def _as_tuple(split) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return split.train, split.val, split.test

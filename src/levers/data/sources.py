@@ -1,0 +1,48 @@
+"""Loading a data source (`data.source`, a `_target_` node) into checked numeric arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from levers.errors import LeversConfigError
+
+
+def load_source(source: DictConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Call the source and check what it returns before anything reaches torch."""
+    loaded = instantiate(source)
+    if not (isinstance(loaded, tuple) and len(loaded) == 2):
+        raise LeversConfigError("data.source", source.get("_target_"), "a callable returning (features, target)")
+    features, target = (np.asarray(part) for part in loaded)
+    if features.ndim == 1:
+        features = features[:, None]
+    if features.ndim != 2:
+        raise LeversConfigError("data.source", f"features of shape {features.shape}", "a 2-D table")
+    if features.dtype.kind not in "iufb":
+        raise LeversConfigError("data.features", f"dtype {features.dtype}", "numeric columns")
+    if len(features) != len(target):
+        raise LeversConfigError("data.target", f"{len(target)} rows", f"as many rows as features ({len(features)})")
+    features = features.astype(np.float32)
+    if not np.isfinite(features).all():
+        raise LeversConfigError("data.features", "NaN or infinite values", "finite numbers")
+    if target.dtype.kind in "f" and not np.isfinite(target).all():
+        raise LeversConfigError("data.target", "NaN or infinite values", "finite numbers")
+    return features, target
+
+
+def select_rows(
+    features: np.ndarray, target: np.ndarray, classes: list[int] | None, limit: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Start simple, as the guide advises: a subset of classes (relabelled 0..k-1) and/or the first N rows."""
+    if classes is not None:
+        present = set(np.unique(target).tolist())
+        missing = [c for c in classes if c not in present]
+        if missing:
+            raise LeversConfigError("data.classes", list(classes), f"classes present in the data: {sorted(present)}")
+        keep = np.isin(target, classes)
+        features, target = features[keep], target[keep]
+        target = np.searchsorted(np.sort(np.asarray(classes)), target)
+    if limit is not None:
+        features, target = features[:limit], target[:limit]
+    return features, target

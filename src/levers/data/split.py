@@ -1,0 +1,34 @@
+"""Seeded train/val/test split, stratified by class for classification."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+
+@dataclass(frozen=True)
+class SplitIndices:
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+
+
+def split_indices(
+    target: np.ndarray, val_fraction: float, test_fraction: float, seed: int, stratify: bool
+) -> SplitIndices:
+    """Test is carved out first, then val from the rest, so changing val_fraction never moves the test set."""
+    indices = np.arange(len(target))
+    labels = target if stratify else None
+    rest, test = _carve(indices, labels, test_fraction, seed)
+    labels_rest = target[rest] if stratify else None
+    val_of_rest = val_fraction / (1.0 - test_fraction) if test_fraction < 1 else 0.0
+    train, val = _carve(rest, labels_rest, val_of_rest, seed + 1)
+    return SplitIndices(train=np.sort(train), val=np.sort(val), test=np.sort(test))
+
+
+def _carve(indices: np.ndarray, labels: np.ndarray | None, fraction: float, seed: int):
+    if fraction <= 0:
+        return indices, indices[:0]
+    return train_test_split(indices, test_size=fraction, random_state=seed, stratify=labels)

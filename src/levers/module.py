@@ -1,0 +1,86 @@
+"""The LightningModule: network + loss + metrics + optimization, nothing about data or files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from omegaconf import DictConfig
+from torch import nn
+
+from levers.data.scaling import AffineScaler
+from levers.data.task import TaskSpec
+from levers.losses import LossChoice
+from levers.metrics import build_metrics
+from levers.optim import OptimizerFactory, configure_optimization
+
+
+class LitModel(pl.LightningModule):
+    """Trains `net` on batches that are already scaled; the scalers ride along for prediction and metrics.
+
+    Regression targets are trained in scaled units (well-conditioned loss) while metrics are reported in the
+    data's original units.
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        loss: LossChoice,
+        task: TaskSpec,
+        optimizer: OptimizerFactory,
+        scheduler: DictConfig,
+        feature_scaler: AffineScaler,
+        target_scaler: AffineScaler,
+        l1: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.net, self.loss_fn, self.loss_name, self.task = net, loss.module, loss.name, task
+        self.feature_scaler, self.target_scaler = feature_scaler, target_scaler
+        self.optimizer_factory, self.scheduler_config, self.l1 = optimizer, scheduler, l1
+        metrics = build_metrics(task, binary_logit=loss.name == "bce")
+        self.val_metrics = metrics.clone(prefix="val/")
+        self.test_metrics = metrics.clone(prefix="test/")
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.net(features)
+
+    def _loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if self.loss_name == "bce":
+            return self.loss_fn(output.squeeze(-1), target.float())
+        return self.loss_fn(output, target)
+
+    def _penalty(self) -> torch.Tensor | float:
+        if self.l1 <= 0:
+            return 0.0
+        weights = [p for name, p in self.net.named_parameters() if name.endswith("weight") and p.ndim > 1]
+        return self.l1 * sum(w.abs().sum() for w in weights)
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        features, target = batch
+        loss = self._loss(self(features), target)
+        self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=len(target))
+        return loss + self._penalty()
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._evaluate(batch, "val", self.val_metrics)
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._evaluate(batch, "test", self.test_metrics)
+
+    def _evaluate(self, batch: tuple[torch.Tensor, torch.Tensor], split: str, metrics) -> None:
+        features, target = batch
+        output = self(features)
+        self.log(f"{split}/loss", self._loss(output, target), batch_size=len(target))
+        metrics.update(*self._metric_inputs(output, target))
+        self.log_dict(metrics, batch_size=len(target))
+
+    def _metric_inputs(self, output: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.loss_name == "bce":
+            return output.squeeze(-1), target
+        if self.task.is_classification:
+            return output, target
+        return self.target_scaler.inverse(output).squeeze(-1), self.target_scaler.inverse(target).squeeze(-1)
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        return configure_optimization(self.optimizer_factory, self.scheduler_config, self.parameters())

@@ -1,0 +1,89 @@
+"""The training flow: validated config -> data -> model -> module -> Trainer.fit -> test on the best weights."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.callbacks import ModelCheckpoint
+
+from levers.callbacks.summary import RunSummary, as_floats
+from levers.config.validate import validate_config, validate_monitor
+from levers.data.datamodule import TabularDataModule
+from levers.losses import build_loss
+from levers.metrics import loggable_names
+from levers.models import build_model
+from levers.module import LitModel
+
+log = logging.getLogger(__name__)
+
+
+def train(cfg: DictConfig) -> float:
+    """Train, test the restored best checkpoint, write summary.json; return the best monitored value."""
+    validate_config(cfg)
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    data = TabularDataModule(cfg.data, cfg.scaling.method, cfg.seed)
+    loss = build_loss(cfg.loss, data.task)
+    validate_monitor(cfg.monitor, loggable_names(data.task))
+    net = build_model(cfg.model, data.num_features, loss.output_units(data.task))
+    module = LitModel(
+        net,
+        loss,
+        data.task,
+        optimizer=instantiate(cfg.optimizer, _convert_="all"),
+        scheduler=cfg.scheduler,
+        feature_scaler=data.feature_scaler,
+        target_scaler=data.target_scaler,
+        l1=cfg.regularization.l1,
+    )
+    output_dir = Path(cfg.paths.output_dir)
+    summary = RunSummary(output_dir / "summary.json", cfg.monitor, cfg.monitor_mode, _header(cfg, data, loss.name))
+    loggers = instantiate_entries(cfg.logger)
+    trainer: pl.Trainer = instantiate(
+        cfg.trainer, callbacks=[*instantiate_entries(cfg.callbacks), summary], logger=loggers or False
+    )
+    for logger in trainer.loggers:
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    trainer.fit(module, datamodule=data)
+    best_path = _best_checkpoint(trainer)
+    results = trainer.test(module, datamodule=data, ckpt_path=best_path or None, verbose=False)
+    test_metrics = as_floats(results[0]) if results else {}
+    if trainer.is_global_zero:
+        summary.write("completed", test=test_metrics, best_checkpoint=best_path)
+        log.info("test metrics (%s weights): %s", "best" if best_path else "last", _fmt(test_metrics))
+        log.info("run directory: %s", output_dir)
+    return summary.best_value if summary.best_value is not None else float("nan")
+
+
+def instantiate_entries(group: DictConfig | None) -> list[Any]:
+    """Instantiate every entry of a callbacks/logger group that is switched on (a `_target_` node)."""
+    if not group:
+        return []
+    return [instantiate(node) for node in group.values() if node is not None and "_target_" in node]
+
+
+def _best_checkpoint(trainer: pl.Trainer) -> str:
+    checkpoint = trainer.checkpoint_callback
+    return checkpoint.best_model_path if isinstance(checkpoint, ModelCheckpoint) else ""
+
+
+def _header(cfg: DictConfig, data: TabularDataModule, loss_name: str) -> dict[str, Any]:
+    overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+    return {
+        "data": cfg.data.name,
+        "task": data.task.kind,
+        "loss": loss_name,
+        "seed": cfg.seed,
+        "overrides": overrides,
+        "split_sizes": {name: data.split_size(name) for name in ("train", "val", "test")},
+        "output_dir": str(cfg.paths.output_dir),
+    }
+
+
+def _fmt(metrics: dict[str, float]) -> str:
+    return ", ".join(f"{key}={value:.4f}" for key, value in sorted(metrics.items()))

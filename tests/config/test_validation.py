@@ -1,0 +1,95 @@
+"""Bad input fails before training with one clear line naming the key and what is allowed."""
+
+from __future__ import annotations
+
+import pytest
+from hydra.errors import ConfigCompositionException, MissingConfigException
+
+from levers.errors import LeversConfigError
+from levers.run import train
+
+
+@pytest.mark.parametrize(
+    ("override", "key", "allowed"),
+    [
+        ("optimizer.lr=0", "optimizer.lr", "> 0"),
+        ("optimizer.lr=-0.1", "optimizer.lr", "> 0"),
+        ("regularization.dropout=1.0", "regularization.dropout", "[0, 1)"),
+        ("model.dropout=-0.1", "model.dropout", "[0, 1)"),
+        ("model.depth=-1", "model.depth", ">= 0"),
+        ("model.width=0", "model.width", ">= 1"),
+        ("model.activation=swish", "model.activation", "relu"),
+        ("data.batch_size=0", "data.batch_size", ">= 1"),
+        ("scaling.method=zscore", "scaling.method", "standard"),
+        ("monitor_mode=up", "monitor_mode", "min, max"),
+        ("trainer.gradient_clip_algorithm=l2", "trainer.gradient_clip_algorithm", "norm, value"),
+    ],
+)
+def test_out_of_range_value_names_key_and_allowed_range(make_cfg, override, key, allowed):
+    with pytest.raises(LeversConfigError) as error:
+        train(make_cfg(override))
+    assert error.value.key == key
+    assert allowed in str(error.value) and key in str(error.value)
+
+
+def test_sgd_momentum_outside_unit_interval_is_rejected(make_cfg):
+    with pytest.raises(LeversConfigError, match=r"optimizer.momentum=1.0 .*\[0, 1\)"):
+        train(make_cfg("optimizer=sgd", "optimizer.momentum=1.0"))
+
+
+def test_split_fractions_that_leave_no_train_set_are_rejected(make_cfg):
+    with pytest.raises(LeversConfigError, match="leaving a train split"):
+        train(make_cfg("data.val_fraction=0.5", "data.test_fraction=0.5"))
+
+
+def test_no_val_split_while_monitoring_a_val_metric_is_rejected(make_cfg):
+    with pytest.raises(LeversConfigError, match="data.val_fraction"):
+        train(make_cfg("data.val_fraction=0"))
+
+
+@pytest.mark.parametrize(("data", "loss"), [("diabetes", "cross_entropy"), ("digits", "mse"), ("digits", "bce")])
+def test_loss_incompatible_with_the_task_is_rejected(make_cfg, data, loss):
+    with pytest.raises(LeversConfigError, match=r"loss=.* task takes one of"):
+        train(make_cfg(f"data={data}", f"loss={loss}"))
+
+
+def test_monitor_that_the_task_never_logs_is_rejected(make_cfg):
+    with pytest.raises(LeversConfigError, match="monitor='val/mae'.*val/acc"):
+        train(make_cfg("monitor=val/mae"))
+
+
+def test_batch_larger_than_the_train_split_is_rejected(make_cfg):
+    with pytest.raises(LeversConfigError, match="data.batch_size"):
+        train(make_cfg("data=wine", "data.batch_size=4096"))
+
+
+def test_classes_absent_from_the_data_are_rejected(make_cfg):
+    with pytest.raises(LeversConfigError, match=r"data.classes.*present"):
+        train(make_cfg("data.classes=[0,42]"))
+
+
+def test_a_single_class_is_rejected(make_cfg):
+    with pytest.raises(LeversConfigError, match="at least 2 classes"):
+        train(make_cfg("data.classes=[3]"))
+
+
+def test_misspelt_key_fails_at_composition(make_cfg):
+    with pytest.raises(ConfigCompositionException, match="optimizer.lrr"):
+        make_cfg("optimizer.lrr=0.1")
+
+
+def test_key_added_with_plus_that_the_schema_lacks_is_rejected(make_cfg):
+    with pytest.raises(LeversConfigError, match=r"optimizer.lrr=0.1 .*a key of AdamConfig: .*lr"):
+        train(make_cfg("+optimizer.lrr=0.1"))
+
+
+@pytest.mark.parametrize("override", ["optimizer.lr=fast", "model.depth=two", "seed=abc", "model.batchnorm=maybe"])
+def test_wrong_type_fails_at_composition(make_cfg, override):
+    with pytest.raises(ConfigCompositionException, match=override.split("=")[0]):
+        make_cfg(override)
+
+
+def test_unknown_group_option_lists_the_choices(make_cfg):
+    with pytest.raises(MissingConfigException) as error:
+        make_cfg("optimizer=adamm")
+    assert "nadam" in str(error.value) and "sgd" in str(error.value)

@@ -1,0 +1,41 @@
+"""Shared fixtures: compose the real config from conf/ with Hydra's compose API, run in-process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, open_dict
+
+import levers.config  # noqa: F401  (registers schemas and resolvers)
+from levers.cli import config_dir, quiet_known_noise
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF = Path(config_dir())
+# Quiet, small and quick: every test run still goes through the real Trainer, loggers and checkpoints.
+FAST = [
+    "trainer.enable_progress_bar=false",
+    "trainer.enable_model_summary=false",
+    "trainer.max_epochs=3",
+]
+
+
+def group_options(group: str) -> list[str]:
+    return sorted(path.stem for path in (CONF / group).glob("*.yaml"))
+
+
+@pytest.fixture
+def make_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
+    """Compose conf/train.yaml with overrides; the run writes into tmp_path."""
+    quiet_known_noise()
+
+    def _make(*overrides: str, fast: bool = True) -> DictConfig:
+        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+            cfg = compose("train", overrides=[*(FAST if fast else []), *overrides])
+        with open_dict(cfg):
+            cfg.paths.output_dir = str(tmp_path)
+        return cfg
+
+    return _make

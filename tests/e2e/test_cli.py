@@ -1,0 +1,67 @@
+"""The real `train.py` entry in subprocesses: run directories, multirun, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FAST, ROOT
+
+pytestmark = pytest.mark.slow
+QUICK = [*FAST, "trainer.max_epochs=2"]
+
+
+def launch(args: list[str], cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "train.py"), *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def finish(process: subprocess.Popen) -> tuple[int, str]:
+    output, _ = process.communicate(timeout=300)
+    return process.returncode, output
+
+
+def test_two_runs_started_together_get_their_own_directories(tmp_path):
+    codes_and_logs = [finish(p) for p in [launch(QUICK, tmp_path), launch(QUICK, tmp_path)]]
+    assert [code for code, _ in codes_and_logs] == [0, 0], codes_and_logs
+    runs = sorted((tmp_path / "outputs" / "runs").iterdir())
+    assert len(runs) == 2
+    for run in runs:
+        summary = json.loads((run / "summary.json").read_text())
+        assert summary["status"] == "completed" and summary["test"]["test/acc"] > 0.5
+        assert (run / ".hydra" / "config.yaml").exists() and (run / "metrics.csv").exists()
+        assert (run / "train.log").read_text().count("test metrics") == 1
+    assert not (tmp_path / "lightning_logs").exists()
+
+
+def test_every_log_line_is_printed_once(tmp_path):
+    code, output = finish(launch(QUICK, tmp_path))
+    assert code == 0
+    assert output.count("test metrics (best weights)") == 1
+    assert output.count("GPU available") == 1
+
+
+def test_multirun_grid_runs_every_combination(tmp_path):
+    code, output = finish(launch(["-m", "optimizer=adam,sgd", "model.depth=1,2", *QUICK], tmp_path))
+    assert code == 0, output
+    (sweep,) = (tmp_path / "outputs" / "multirun").iterdir()
+    jobs = sorted(p for p in sweep.iterdir() if p.is_dir())
+    assert [job.name for job in jobs] == ["0", "1", "2", "3"]
+    combos = {tuple(json.loads((job / "summary.json").read_text())["overrides"][:2]) for job in jobs}
+    assert combos == {(f"optimizer={opt}", f"model.depth={depth}") for opt in ("adam", "sgd") for depth in (1, 2)}
+
+
+def test_bad_value_exits_with_one_clear_line_and_no_traceback(tmp_path):
+    code, output = finish(launch(["optimizer.lr=-1"], tmp_path))
+    assert code == 2
+    assert "config error: optimizer.lr=-1.0 is not allowed: > 0" in output
+    assert "Traceback" not in output
