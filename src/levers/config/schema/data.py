@@ -1,0 +1,31 @@
+"""Schemas of the `data` and `scaling` groups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from omegaconf import MISSING
+
+
+@dataclass
+class DataConfig:
+    name: str = MISSING
+    source: Any = MISSING  # a `_target_` node returning (features, target)
+    task: str = "auto"  # auto | multiclass | binary | regression
+    val_fraction: float = 0.15
+    test_fraction: float = 0.15
+    stratify: bool = True
+    batch_size: int = 32
+    eval_batch_size: int = 1024
+    limit: int | None = None  # keep the first N samples (after class filtering): start from a small task
+    classes: list[int] | None = None  # keep only these classes, e.g. [0, 1]
+    target_scaling: str = "standard"  # regression only: standard | none
+
+
+@dataclass
+class ScalingConfig:
+    method: str = "standard"  # standard | minmax | robust | decimal | none
+
+
+OPTIONS: dict[str, dict[str, Any]] = {"data": {"dataset": DataConfig}, "scaling": {"scaling": ScalingConfig}}

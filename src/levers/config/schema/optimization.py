@@ -1,0 +1,109 @@
+"""Schemas of the `optimizer`, `scheduler` and `regularization` groups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from omegaconf import MISSING
+
+
+@dataclass
+class OptimizerConfig:
+    _target_: str = MISSING
+    _partial_: bool = True
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+
+
+@dataclass
+class SGDConfig(OptimizerConfig):
+    _target_: str = "torch.optim.SGD"
+    momentum: float = 0.9
+    nesterov: bool = True
+    dampening: float = 0.0
+
+
+@dataclass
+class AdamConfig(OptimizerConfig):
+    _target_: str = "torch.optim.Adam"
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    eps: float = 1e-8
+    amsgrad: bool = False
+
+
+@dataclass
+class AdamWConfig(AdamConfig):
+    _target_: str = "torch.optim.AdamW"
+
+
+@dataclass
+class NAdamConfig(OptimizerConfig):
+    _target_: str = "torch.optim.NAdam"
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    eps: float = 1e-8
+    momentum_decay: float = 4e-3
+
+
+@dataclass
+class RMSpropConfig(OptimizerConfig):
+    _target_: str = "torch.optim.RMSprop"
+    alpha: float = 0.99
+    eps: float = 1e-8
+    momentum: float = 0.0
+    centered: bool = False
+
+
+@dataclass
+class AdamaxConfig(OptimizerConfig):
+    _target_: str = "torch.optim.Adamax"
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    eps: float = 1e-8
+
+
+@dataclass
+class AdagradConfig(OptimizerConfig):
+    _target_: str = "torch.optim.Adagrad"
+    lr_decay: float = 0.0
+    initial_accumulator_value: float = 0.0
+    eps: float = 1e-10
+
+
+# --- scheduler --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SchedulerConfig:
+    """`scheduler` is a partial `_target_` node (or null); the rest tells Lightning when to step it."""
+
+    scheduler: Any = None
+    interval: str = "epoch"  # epoch | step
+    frequency: int = 1
+    monitor: str = "${monitor}"
+
+
+# --- regularization ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class RegularizationConfig:
+    """One place for every regularizer; model and optimizer read their fields by interpolation."""
+
+    dropout: float = 0.0
+    weight_decay: float = 0.0  # L2, passed to the optimizer (decoupled with adamw)
+    l1: float = 0.0  # L1 penalty on weights, added to the loss
+
+
+OPTIONS: dict[str, dict[str, Any]] = {
+    "optimizer": {
+        "sgd": SGDConfig,
+        "adam": AdamConfig,
+        "adamw": AdamWConfig,
+        "nadam": NAdamConfig,
+        "rmsprop": RMSpropConfig,
+        "adamax": AdamaxConfig,
+        "adagrad": AdagradConfig,
+    },
+    "scheduler": {"scheduler": SchedulerConfig},
+    "regularization": {"regularization": RegularizationConfig},
+}

@@ -1,0 +1,83 @@
+"""Schemas of the `trainer`, `callbacks` and `logger` groups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class TrainerConfig:
+    _target_: str = "pytorch_lightning.Trainer"
+    accelerator: str = "auto"
+    devices: Any = "auto"
+    strategy: Any = "auto"
+    num_nodes: int = 1
+    precision: Any = "32-true"
+    max_epochs: int = 300
+    min_epochs: int | None = None
+    gradient_clip_val: float | None = None
+    gradient_clip_algorithm: str = "norm"
+    deterministic: Any = True
+    log_every_n_steps: int = 50
+    check_val_every_n_epoch: int = 1
+    accumulate_grad_batches: int = 1
+    fast_dev_run: Any = False
+    limit_train_batches: Any = None
+    limit_val_batches: Any = None
+    enable_progress_bar: bool = True
+    enable_model_summary: bool = True
+    default_root_dir: str = "${paths.output_dir}"
+
+
+@dataclass
+class EarlyStoppingConfig:
+    _target_: str = "pytorch_lightning.callbacks.EarlyStopping"
+    monitor: str = "${monitor}"
+    mode: str = "${monitor_mode}"
+    patience: int = 20
+    min_delta: float = 0.0
+    check_finite: bool = True
+
+
+@dataclass
+class ModelCheckpointConfig:
+    _target_: str = "pytorch_lightning.callbacks.ModelCheckpoint"
+    dirpath: str = "${paths.output_dir}/checkpoints"
+    filename: str = "epoch_{epoch:03d}"
+    monitor: str = "${monitor}"
+    mode: str = "${monitor_mode}"
+    save_top_k: int = 1
+    save_last: bool = True
+    every_n_epochs: int = 1
+    auto_insert_metric_name: bool = False
+
+
+@dataclass
+class CallbacksConfig:
+    """Each entry is a `_target_` node; set one to null to switch it off."""
+
+    early_stopping: EarlyStoppingConfig | None = field(default_factory=EarlyStoppingConfig)
+    model_checkpoint: ModelCheckpointConfig | None = field(default_factory=ModelCheckpointConfig)
+
+
+@dataclass
+class CSVLoggerConfig:
+    _target_: str = "pytorch_lightning.loggers.CSVLogger"
+    save_dir: str = "${paths.output_dir}"
+    name: str = ""
+    version: str = ""
+
+
+@dataclass
+class LoggerConfig:
+    """Every logger an option can switch on; options compose (`logger=[csv,...]`)."""
+
+    csv: CSVLoggerConfig | None = None
+
+
+OPTIONS: dict[str, dict[str, Any]] = {
+    "trainer": {"trainer": TrainerConfig},
+    "callbacks": {"callbacks": CallbacksConfig},
+    "logger": {"logger": LoggerConfig},
+}
