@@ -33,11 +33,13 @@ class LitModel(pl.LightningModule):
         feature_scaler: AffineScaler,
         target_scaler: AffineScaler,
         l1: float = 0.0,
+        l1_activity: float = 0.0,
     ) -> None:
         super().__init__()
         self.net, self.loss_fn, self.loss_name, self.task = net, loss.module, loss.name, task
         self.feature_scaler, self.target_scaler = feature_scaler, target_scaler
-        self.optimizer_factory, self.scheduler_config, self.l1 = optimizer, scheduler, l1
+        self.optimizer_factory, self.scheduler_config = optimizer, scheduler
+        self.l1, self.l1_activity = l1, l1_activity
         metrics = build_metrics(task, binary_logit=loss.name == "bce")
         self.val_metrics = metrics.clone(prefix="val/")
         self.test_metrics = metrics.clone(prefix="test/")
@@ -50,7 +52,8 @@ class LitModel(pl.LightningModule):
             return self.loss_fn(output.squeeze(-1), target.float())
         return self.loss_fn(output, target)
 
-    def _penalty(self) -> torch.Tensor | float:
+    def _weight_penalty(self) -> torch.Tensor | float:
+        """L1 on weight matrices and kernels (biases and norm scales are left free)."""
         if self.l1 <= 0:
             return 0.0
         weights = [p for name, p in self.net.named_parameters() if name.endswith("weight") and p.ndim > 1]
@@ -58,9 +61,15 @@ class LitModel(pl.LightningModule):
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         features, target = batch
-        loss = self._loss(self(features), target)
+        if self.l1_activity > 0:
+            # L1 on the hidden code: mean over the batch of each sample's summed |activation| -> sparse codes.
+            code = self.net.encode(features)
+            output, activity = self.net.head(code), self.l1_activity * code.abs().sum(1).mean()
+        else:
+            output, activity = self(features), 0.0
+        loss = self._loss(output, target)
         self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=len(target))
-        return loss + self._penalty()
+        return loss + self._weight_penalty() + activity
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         self._evaluate(batch, "val", self.val_metrics)
@@ -83,4 +92,6 @@ class LitModel(pl.LightningModule):
         return self.target_scaler.inverse(output).squeeze(-1), self.target_scaler.inverse(target).squeeze(-1)
 
     def configure_optimizers(self) -> dict[str, Any]:
-        return configure_optimization(self.optimizer_factory, self.scheduler_config, self.parameters())
+        per_step = self.scheduler_config.interval == "step"
+        total = self.trainer.estimated_stepping_batches if per_step else self.trainer.max_epochs
+        return configure_optimization(self.optimizer_factory, self.scheduler_config, self.parameters(), total)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +11,9 @@ import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
-from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.callbacks import ModelCheckpoint, StochasticWeightAveraging
 
+from levers.callbacks.adagrad_reset import AdagradReset
 from levers.callbacks.summary import RunSummary, as_floats
 from levers.config.validate import validate_config, validate_monitor
 from levers.data.datamodule import TabularDataModule
@@ -19,12 +21,16 @@ from levers.losses import build_loss
 from levers.metrics import loggable_names
 from levers.models import build_model
 from levers.module import LitModel
+from levers.optim import optimizer_factory
 
 log = logging.getLogger(__name__)
 
 
-def train(cfg: DictConfig) -> float:
-    """Train, test the restored best checkpoint, write summary.json; return the best monitored value."""
+def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float:
+    """Train, test the restored best checkpoint, write summary.json; return the best monitored value.
+
+    `extra_callbacks` are added to the configured ones (for use from Python: notebooks, tests).
+    """
     validate_config(cfg)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     data = TabularDataModule(cfg.data, cfg.scaling.method, cfg.seed)
@@ -35,27 +41,29 @@ def train(cfg: DictConfig) -> float:
         net,
         loss,
         data.task,
-        optimizer=instantiate(cfg.optimizer, _convert_="all"),
+        optimizer=optimizer_factory(cfg.optimizer),
         scheduler=cfg.scheduler,
         feature_scaler=data.feature_scaler,
         target_scaler=data.target_scaler,
         l1=cfg.regularization.l1,
+        l1_activity=cfg.regularization.l1_activity,
     )
     output_dir = Path(cfg.paths.output_dir)
     summary = RunSummary(output_dir / "summary.json", cfg.monitor, cfg.monitor_mode, _header(cfg, data, loss.name))
     loggers = instantiate_entries(cfg.logger)
-    trainer: pl.Trainer = instantiate(
-        cfg.trainer, callbacks=[*instantiate_entries(cfg.callbacks), summary], logger=loggers or False
-    )
+    callbacks = [*instantiate_entries(cfg.callbacks), *lever_callbacks(cfg), *extra_callbacks, summary]
+    trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     for logger in trainer.loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     trainer.fit(module, datamodule=data)
-    best_path = _best_checkpoint(trainer)
+    # SWA's averaged weights are the point of SWA: test them, not the best pre-averaging checkpoint.
+    best_path = "" if _uses_swa(cfg) else _best_checkpoint(trainer)
+    weights = "swa" if _uses_swa(cfg) else "best" if best_path else "last"
     results = trainer.test(module, datamodule=data, ckpt_path=best_path or None, verbose=False)
     test_metrics = as_floats(results[0]) if results else {}
     if trainer.is_global_zero:
-        summary.write("completed", test=test_metrics, best_checkpoint=best_path)
-        log.info("test metrics (%s weights): %s", "best" if best_path else "last", _fmt(test_metrics))
+        summary.write("completed", test=test_metrics, best_checkpoint=best_path, tested_weights=weights)
+        log.info("test metrics (%s weights): %s", weights, _fmt(test_metrics))
         log.info("run directory: %s", output_dir)
     return summary.best_value if summary.best_value is not None else float("nan")
 
@@ -65,6 +73,26 @@ def instantiate_entries(group: DictConfig | None) -> list[Any]:
     if not group:
         return []
     return [instantiate(node) for node in group.values() if node is not None and "_target_" in node]
+
+
+def lever_callbacks(cfg: DictConfig) -> list[pl.Callback]:
+    """Callbacks that levers in other groups switch on (optimizer, regularization)."""
+    callbacks: list[pl.Callback] = []
+    reset_every = cfg.optimizer.get("reset_every_n_epochs")
+    if reset_every:
+        callbacks.append(AdagradReset(reset_every))
+    if _uses_swa(cfg):
+        reg = cfg.regularization
+        callbacks.append(
+            StochasticWeightAveraging(
+                swa_lrs=reg.swa_lr, swa_epoch_start=reg.swa_epoch_start, annealing_epochs=reg.swa_annealing_epochs
+            )
+        )
+    return callbacks
+
+
+def _uses_swa(cfg: DictConfig) -> bool:
+    return cfg.regularization.swa_lr is not None
 
 
 def _best_checkpoint(trainer: pl.Trainer) -> str:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 
 import pytest
-from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from levers.optim import optimizer_factory
 from levers.run import train
 from tests.conftest import group_options
+from tests.idx_files import write_fashion_mnist
 
 # Groups whose options only make sense on a matching task are paired with a data set that has it.
 DATA_FOR = {
@@ -38,10 +39,13 @@ def test_every_group_has_options():
 
 
 @pytest.mark.parametrize(("group", "option"), CASES, ids=[f"{g}={o}" for g, o in CASES])
-def test_option_composes_and_trains_one_step_with_finite_loss(make_cfg, group, option):
+def test_option_composes_and_trains_one_step_with_finite_loss(make_cfg, tmp_path, group, option):
     overrides = [f"{group}={option}", "trainer.fast_dev_run=true"]
     if (group, option) in DATA_FOR:
         overrides.append(f"data={DATA_FOR[group, option]}")
+    if (group, option) == ("data", "fashion_mnist"):  # the real reader on tiny idx files, not the 30 MB package
+        root = write_fashion_mnist(tmp_path, train_rows=200)
+        overrides += [f"data.source.root={root}", "data.holdout_last=20", "data.batch_size=16"]
     cfg = make_cfg(*overrides)
     OmegaConf.resolve(cfg)  # every interpolation resolves
     best = train(cfg)
@@ -53,7 +57,7 @@ def test_optimizer_nodes_instantiate_real_torch_classes(make_cfg):
 
     for option in group_options("optimizer"):
         cfg = make_cfg(f"optimizer={option}")
-        optimizer = instantiate(cfg.optimizer)([torch.nn.Parameter(torch.zeros(2))])
+        optimizer = optimizer_factory(cfg.optimizer)([torch.nn.Parameter(torch.zeros(2))])
         assert isinstance(optimizer, torch.optim.Optimizer)
         assert optimizer.param_groups[0]["lr"] == cfg.optimizer.lr
 

@@ -33,6 +33,7 @@ class TabularDataModule(pl.LightningDataModule):
             data.test_fraction,
             seed,
             stratify=data.stratify and self.task.is_classification,
+            holdout_last=data.holdout_last,
         )
         if len(split.train) < data.batch_size:
             raise LeversConfigError(

@@ -42,7 +42,7 @@ def target_std(scheme: str, fan_in: int, fan_out: int) -> float:
 
 
 @torch.no_grad()
-def initialize(layer: nn.Linear, scheme: str, distribution: str, bias: float) -> None:
+def initialize(layer: nn.Linear | nn.Conv2d, scheme: str, distribution: str, bias: float) -> None:
     """Draw weights with the scheme's std; uniform on [-a, a] with a = std * sqrt(3) has the same std."""
     if distribution not in DISTRIBUTIONS:
         raise LeversConfigError("model.init_distribution", distribution, "uniform or normal")

@@ -60,5 +60,9 @@ class MLP(nn.Module):
         # The head feeds softmax/sigmoid or a linear output: Glorot, per the guide.
         initialize(self.head, resolve_scheme(init, "linear"), init_distribution, 0.0)
 
+    def encode(self, features: torch.Tensor) -> torch.Tensor:
+        """The hidden code the head reads (what an activity penalty acts on)."""
+        return self.hidden(features.flatten(1))
+
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return self.head(self.hidden(features.flatten(1)))
+        return self.head(self.encode(features))

@@ -21,6 +21,8 @@ class DataConfig:
     limit: int | None = None  # keep the first N samples (after class filtering): start from a small task
     classes: list[int] | None = None  # keep only these classes, e.g. [0, 1]
     target_scaling: str = "standard"  # regression only: standard | none
+    holdout_last: int | None = None  # the last N rows are the test split (a data set's official test set)
+    image_shape: list[int] | None = None  # [channels, height, width] for image data (cnn, rnn models)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Schemas of the `optimizer`, `scheduler` and `regularization` groups."""
+"""Schemas of the `optimizer` and `regularization` groups."""
 
 from __future__ import annotations
 
@@ -67,19 +67,7 @@ class AdagradConfig(OptimizerConfig):
     lr_decay: float = 0.0
     initial_accumulator_value: float = 0.0
     eps: float = 1e-10
-
-
-# --- scheduler --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class SchedulerConfig:
-    """`scheduler` is a partial `_target_` node (or null); the rest tells Lightning when to step it."""
-
-    scheduler: Any = None
-    interval: str = "epoch"  # epoch | step
-    frequency: int = 1
-    monitor: str = "${monitor}"
+    reset_every_n_epochs: int | None = None  # zero the accumulated squared gradients every n epochs (levers)
 
 
 # --- regularization ---------------------------------------------------------------------------------------
@@ -92,6 +80,10 @@ class RegularizationConfig:
     dropout: float = 0.0
     weight_decay: float = 0.0  # L2, passed to the optimizer (decoupled with adamw)
     l1: float = 0.0  # L1 penalty on weights, added to the loss
+    l1_activity: float = 0.0  # L1 penalty on the hidden code (the head's input): sparse codes
+    swa_lr: float | None = None  # stochastic weight averaging with this constant lr; null = off
+    swa_epoch_start: int = 10  # epoch at which averaging starts
+    swa_annealing_epochs: int = 5  # epochs to anneal from the training lr to swa_lr
 
 
 OPTIONS: dict[str, dict[str, Any]] = {
@@ -104,6 +96,5 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "adamax": AdamaxConfig,
         "adagrad": AdagradConfig,
     },
-    "scheduler": {"scheduler": SchedulerConfig},
     "regularization": {"regularization": RegularizationConfig},
 }

@@ -54,11 +54,33 @@ class ModelCheckpointConfig:
 
 
 @dataclass
+class PeriodicCheckpointConfig:
+    """Keep a checkpoint every n epochs, whatever the metric says (pick the best afterwards)."""
+
+    _target_: str = "pytorch_lightning.callbacks.ModelCheckpoint"
+    dirpath: str = "${paths.output_dir}/checkpoints/periodic"
+    filename: str = "epoch_{epoch:03d}"
+    every_n_epochs: int = 5
+    save_top_k: int = -1
+    monitor: str | None = None
+    auto_insert_metric_name: bool = False
+
+
+@dataclass
+class LearningRateMonitorConfig:
+    _target_: str = "pytorch_lightning.callbacks.LearningRateMonitor"
+    logging_interval: str | None = "epoch"  # epoch | step (null: as the scheduler steps)
+    log_momentum: bool = False
+
+
+@dataclass
 class CallbacksConfig:
     """Each entry is a `_target_` node; set one to null to switch it off."""
 
     early_stopping: EarlyStoppingConfig | None = field(default_factory=EarlyStoppingConfig)
     model_checkpoint: ModelCheckpointConfig | None = field(default_factory=ModelCheckpointConfig)
+    periodic_checkpoint: PeriodicCheckpointConfig | None = None
+    lr_monitor: LearningRateMonitorConfig | None = field(default_factory=LearningRateMonitorConfig)
 
 
 @dataclass
