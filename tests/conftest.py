@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
+# The networks under test are tiny: one intra-op thread is faster than two fighting over 2 cores, and test
+# subprocesses inherit it. (A speed setting for the suite only; levers itself leaves torch's default.)
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
 
 import levers.config  # noqa: F401  (registers schemas and resolvers)
 from levers.cli import config_dir, quiet_known_noise
 
+torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 ROOT = Path(__file__).resolve().parents[1]
 CONF = Path(config_dir())
 # Quiet, small and quick: every test run still goes through the real Trainer, loggers and checkpoints.

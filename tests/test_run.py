@@ -24,7 +24,6 @@ def test_default_run_reaches_097_test_accuracy_on_digits(make_cfg):
     assert summary["task"] == "multiclass" and summary["loss"] == "cross_entropy"
     assert summary["test"]["test/acc"] >= 0.97
     assert summary["best_value"] == pytest.approx(best)
-    assert summary["wall_time_s"] < 60
 
 
 def test_run_writes_config_metrics_checkpoints_and_summary(make_cfg):

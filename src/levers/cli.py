@@ -61,7 +61,17 @@ def train_entry(cfg: DictConfig) -> float:
 SUBCOMMANDS = {"train": train_entry}
 
 
+def continue_in_place(argv: list[str]) -> list[str]:
+    """`resume=<run dir>` continues that run in its own directory: Hydra's run dir is pointed there, and this
+    invocation's own Hydra files go to .hydra/resume so the original .hydra/config.yaml stays intact."""
+    resume = next((arg.split("=", 1)[1] for arg in argv if arg.startswith("resume=")), None)
+    if not resume or any(arg.startswith("hydra.run.dir=") for arg in argv):
+        return argv
+    return [*argv, f"hydra.run.dir={resume}", "hydra.output_subdir=.hydra/resume"]
+
+
 def main() -> None:
     """`levers [train] [overrides...]`: the subcommand is optional and defaults to train."""
+    sys.argv = continue_in_place(sys.argv)
     command = SUBCOMMANDS[sys.argv.pop(1)] if len(sys.argv) > 1 and sys.argv[1] in SUBCOMMANDS else train_entry
     command()

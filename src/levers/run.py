@@ -14,7 +14,9 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import ModelCheckpoint, StochasticWeightAveraging
 
 from levers.callbacks.adagrad_reset import AdagradReset
+from levers.callbacks.epoch_seeding import EpochSeeding
 from levers.callbacks.summary import RunSummary, as_floats
+from levers.checkpoint_io import AtomicCheckpointIO
 from levers.config.validate import validate_config, validate_monitor
 from levers.data.datamodule import TabularDataModule
 from levers.losses import build_loss
@@ -22,6 +24,7 @@ from levers.metrics import loggable_names
 from levers.models import build_model
 from levers.module import LitModel
 from levers.optim import optimizer_factory
+from levers.resume import resume_point
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,7 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
 
     `extra_callbacks` are added to the configured ones (for use from Python: notebooks, tests).
     """
+    cfg, start_from = resume_point(cfg)
     validate_config(cfg)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     data = TabularDataModule(cfg.data, cfg.scaling.method, cfg.seed)
@@ -49,13 +53,22 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
         l1_activity=cfg.regularization.l1_activity,
     )
     output_dir = Path(cfg.paths.output_dir)
-    summary = RunSummary(output_dir / "summary.json", cfg.monitor, cfg.monitor_mode, _header(cfg, data, loss.name))
+    header = {**_header(cfg, data, loss.name), "resumed_from": start_from}
+    summary = RunSummary(output_dir / "summary.json", cfg.monitor, cfg.monitor_mode, header)
     loggers = instantiate_entries(cfg.logger)
-    callbacks = [*instantiate_entries(cfg.callbacks), *lever_callbacks(cfg), *extra_callbacks, summary]
-    trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    callbacks = [
+        *instantiate_entries(cfg.callbacks),
+        *lever_callbacks(cfg),
+        EpochSeeding(cfg.seed),
+        *extra_callbacks,
+        summary,
+    ]
+    trainer: pl.Trainer = instantiate(
+        cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()]
+    )
     for logger in trainer.loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
-    trainer.fit(module, datamodule=data)
+    trainer.fit(module, datamodule=data, ckpt_path=start_from)
     # SWA's averaged weights are the point of SWA: test them, not the best pre-averaging checkpoint.
     best_path = "" if _uses_swa(cfg) else _best_checkpoint(trainer)
     weights = "swa" if _uses_swa(cfg) else "best" if best_path else "last"

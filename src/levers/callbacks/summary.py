@@ -9,6 +9,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from levers.io import write_json_atomic
 
@@ -23,6 +24,27 @@ class RunSummary(pl.Callback):
         self.best_epoch: int | None = None
         self.epochs_run = 0
         self.started = time.perf_counter()
+        self.earlier_wall_time = 0.0  # wall time of the attempts before a resume
+        self.restored: dict[str, Any] | None = None
+
+    def state_dict(self) -> dict[str, Any]:
+        """Saved in every checkpoint, so a resumed run keeps the best value, best epoch and elapsed time."""
+        return {
+            "best_value": self.best_value,
+            "best_epoch": self.best_epoch,
+            "epochs_run": self.epochs_run,
+            "wall_time_s": self.earlier_wall_time + time.perf_counter() - self.started,
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Lightning also restores callback states when it tests a checkpoint; only a resumed fit applies them."""
+        self.restored = state_dict
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.restored:
+            state, self.restored = self.restored, None
+            self.best_value, self.best_epoch = state["best_value"], state["best_epoch"]
+            self.epochs_run, self.earlier_wall_time = state["epochs_run"], state["wall_time_s"]
 
     def _improved(self, value: float) -> bool:
         if not math.isfinite(value):
@@ -42,7 +64,9 @@ class RunSummary(pl.Callback):
             self.write("running")
 
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
-        status = "interrupted" if isinstance(exception, KeyboardInterrupt) else "failed"
+        """Ctrl+C (KeyboardInterrupt) and SIGTERM (Lightning's SIGTERMException) are interruptions: the run can
+        be resumed from checkpoints/last.ckpt; anything else is a failure."""
+        status = "interrupted" if isinstance(exception, (KeyboardInterrupt, SIGTERMException)) else "failed"
         if trainer.is_global_zero:
             self.write(status, error=f"{type(exception).__name__}: {exception}")
 
@@ -55,7 +79,7 @@ class RunSummary(pl.Callback):
             "best_value": self.best_value,
             "best_epoch": self.best_epoch,
             "epochs_run": self.epochs_run,
-            "wall_time_s": round(time.perf_counter() - self.started, 3),
+            "wall_time_s": round(self.earlier_wall_time + time.perf_counter() - self.started, 3),
             **extra,
         }
         write_json_atomic(self.path, summary)

@@ -10,12 +10,34 @@ from collections.abc import Iterator
 
 import torch
 
+from levers.seeding import epoch_seed
+
+
+class EpochPermutation:
+    """The row order of an epoch as a function of (seed, epoch) alone.
+
+    Lightning calls `set_epoch` on a dataloader's `sampler` before every epoch, also after resuming from a
+    checkpoint, so a resumed run shuffles epoch k exactly as the uninterrupted run did.
+    """
+
+    def __init__(self, count: int, seed: int) -> None:
+        self.count, self.seed, self.epoch = count, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def next_permutation(self) -> torch.Tensor:
+        """This epoch's order; then advance, so that iterating on its own (outside Lightning) reshuffles too."""
+        generator = torch.Generator().manual_seed(epoch_seed(self.seed, self.epoch))
+        self.epoch += 1
+        return torch.randperm(self.count, generator=generator)
+
 
 class InMemoryBatches:
     """An iterable of (features, target) batches; Lightning accepts any sized iterable as a dataloader.
 
-    Each pass draws a new permutation from a generator seeded once, so the batch order is the same in every run
-    with the same seed. Under data parallelism each rank takes its own equal-sized slice of the permutation.
+    Each epoch's order depends only on (seed, epoch) (see EpochPermutation), so it is the same in every run with
+    the same seed, resumed or not. Under data parallelism each rank takes its own equal-sized slice of it.
     """
 
     def __init__(
@@ -32,7 +54,8 @@ class InMemoryBatches:
         self.features, self.target = features, target
         self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
         self.rank, self.world_size = rank, world_size
-        self.generator = torch.Generator().manual_seed(seed)
+        self.sampler = EpochPermutation(len(target), seed)
+        self.batch_sampler = None  # Lightning looks for both attributes beside a sampler
 
     def _rows_per_rank(self) -> int:
         return len(self.target) // self.world_size if self.world_size > 1 else len(self.target)
@@ -44,7 +67,7 @@ class InMemoryBatches:
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         count = len(self.target)
-        order = torch.randperm(count, generator=self.generator) if self.shuffle else torch.arange(count)
+        order = self.sampler.next_permutation() if self.shuffle else torch.arange(count)
         rows = self._rows_per_rank()
         if self.world_size > 1:
             order = order[self.rank : rows * self.world_size : self.world_size]

@@ -15,6 +15,7 @@ from levers.data.task import TaskSpec, infer_task
 from levers.errors import LeversConfigError
 
 SPLITS = ("train", "val", "test")
+MIN_EVAL_ROWS = 2  # metrics such as r2 need two rows; fewer is no evaluation
 
 
 class TabularDataModule(pl.LightningDataModule):
@@ -35,6 +36,13 @@ class TabularDataModule(pl.LightningDataModule):
             stratify=data.stratify and self.task.is_classification,
             holdout_last=data.holdout_last,
         )
+        for name, rows, fraction in (("val", split.val, data.val_fraction), ("test", split.test, data.test_fraction)):
+            if fraction > 0 and len(rows) < MIN_EVAL_ROWS:
+                raise LeversConfigError(
+                    f"data.{name}_fraction",
+                    fraction,
+                    f"a {name} split of at least {MIN_EVAL_ROWS} rows (got {len(rows)})",
+                )
         if len(split.train) < data.batch_size:
             raise LeversConfigError(
                 "data.batch_size", data.batch_size, f"at most the train split's size ({len(split.train)} rows)"

@@ -20,6 +20,8 @@ class TrainConfig:
     seed: int = 42
     monitor: str = "val/loss"
     monitor_mode: str = "min"
+    resume: str | None = None  # a run directory to continue (its config, its checkpoints/last.ckpt)
+    ckpt_path: str | None = None  # start this config's training from a checkpoint
     paths: PathsConfig = field(default_factory=PathsConfig)
     data: Any = MISSING
     scaling: Any = MISSING

@@ -85,7 +85,7 @@ class CallbacksConfig:
 
 @dataclass
 class CSVLoggerConfig:
-    _target_: str = "pytorch_lightning.loggers.CSVLogger"
+    _target_: str = "levers.loggers.csv.AtomicCSVLogger"
     save_dir: str = "${paths.output_dir}"
     name: str = ""
     version: str = ""

@@ -1,0 +1,67 @@
+"""SIGTERM mid-training, then `resume=<run dir>`: the same final metrics as an uninterrupted run."""
+
+from __future__ import annotations
+
+import csv
+import json
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_cli import finish, launch
+
+pytestmark = pytest.mark.slow
+# Small batches make epochs long enough (~0.5 s) to interrupt between them.
+SLOW_EPOCHS = [
+    "trainer.enable_progress_bar=false",
+    "trainer.enable_model_summary=false",
+    "trainer.max_epochs=6",
+    "data.batch_size=4",
+    "hydra.run.dir=run",
+]
+
+
+def summary_of(run: Path) -> dict:
+    return json.loads((run / "summary.json").read_text())
+
+
+def wait_for_epochs(run: Path, epochs: int, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if summary_of(run)["epochs_run"] >= epochs:
+                return
+        except (FileNotFoundError, json.JSONDecodeError, KeyError):
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"the run did not reach epoch {epochs}")
+
+
+def test_sigterm_keeps_a_resumable_run_that_ends_like_an_uninterrupted_one(tmp_path):
+    straight_dir, broken_dir = tmp_path / "straight", tmp_path / "broken"
+    straight_dir.mkdir(), broken_dir.mkdir()
+    straight = launch(SLOW_EPOCHS, straight_dir)
+    broken = launch(SLOW_EPOCHS, broken_dir)
+    wait_for_epochs(broken_dir / "run", 2)
+    broken.send_signal(signal.SIGTERM)
+    code, output = finish(broken)
+    interrupted = summary_of(broken_dir / "run")
+    assert interrupted["status"] == "interrupted", output
+    assert 2 <= interrupted["epochs_run"] < 6
+    assert (broken_dir / "run" / "checkpoints" / "last.ckpt").exists()
+
+    code, output = finish(launch(["resume=run"], broken_dir))
+    assert code == 0, output
+    assert finish(straight)[0] == 0
+    resumed, expected = summary_of(broken_dir / "run"), summary_of(straight_dir / "run")
+    assert resumed["status"] == "completed" and resumed["resumed_from"].endswith("last.ckpt")
+    assert resumed["epochs_run"] == expected["epochs_run"] == 6
+    assert resumed["best_epoch"] == expected["best_epoch"]
+    assert resumed["best_value"] == pytest.approx(expected["best_value"], abs=1e-6)
+    for name, value in expected["test"].items():
+        assert resumed["test"][name] == pytest.approx(value, abs=1e-6)
+    with (broken_dir / "run" / "metrics.csv").open() as file:
+        val_epochs = [int(row["epoch"]) for row in csv.DictReader(file) if row["val/loss"]]
+    assert val_epochs == list(range(6))  # every epoch's validation once: none lost, none doubled
