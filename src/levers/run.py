@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,9 @@ from pytorch_lightning.callbacks import ModelCheckpoint
 from levers.callbacks.summary import RunSummary, as_floats
 from levers.config.validate import validate_config, validate_monitor
 from levers.data.datamodule import TabularDataModule
-from levers.losses import build_loss
+from levers.diagnostics import doctor, gradcheck, lr_find, overfit
+from levers.errors import LeversRunFailed
+from levers.losses import LossChoice, build_loss
 from levers.metrics import loggable_names
 from levers.models import build_model
 from levers.module import LitModel
@@ -23,8 +26,17 @@ from levers.module import LitModel
 log = logging.getLogger(__name__)
 
 
-def train(cfg: DictConfig) -> float:
-    """Train, test the restored best checkpoint, write summary.json; return the best monitored value."""
+@dataclass
+class Built:
+    """What every mode starts from: the prepared data, the loss and the LightningModule (initial weights)."""
+
+    data: TabularDataModule
+    loss: LossChoice
+    module: LitModel
+
+
+def build(cfg: DictConfig) -> Built:
+    """Validate, seed, load and split the data, size the model from it, wrap it in the LightningModule."""
     validate_config(cfg)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     data = TabularDataModule(cfg.data, cfg.scaling.method, cfg.seed)
@@ -41,23 +53,52 @@ def train(cfg: DictConfig) -> float:
         target_scaler=data.target_scaler,
         l1=cfg.regularization.l1,
     )
+    return Built(data, loss, module)
+
+
+def run(cfg: DictConfig) -> float:
+    """Dispatch on `mode`: train, or one of the diagnostics (each returns its own figure of merit)."""
+    if cfg.mode == "train":
+        return train(cfg)
+    validate_config(cfg)
+    cfg = PREPARE.get(cfg.mode, lambda same: same)(cfg)
+    return DIAGNOSTICS[cfg.mode](cfg, build(cfg))
+
+
+def train(cfg: DictConfig) -> float:
+    """Train, test the restored best checkpoint, write summary.json; return the best monitored value."""
+    built = build(cfg)
+    data, module = built.data, built.module
+    header = _header(cfg, data, built.loss.name)
+    if cfg.optimizer.lr == "auto":
+        header["lr_auto"] = lr_find.choose_lr(cfg, built)
     output_dir = Path(cfg.paths.output_dir)
-    summary = RunSummary(output_dir / "summary.json", cfg.monitor, cfg.monitor_mode, _header(cfg, data, loss.name))
+    summary = RunSummary(output_dir / "summary.json", cfg.monitor, cfg.monitor_mode, header)
     loggers = instantiate_entries(cfg.logger)
     trainer: pl.Trainer = instantiate(
         cfg.trainer, callbacks=[*instantiate_entries(cfg.callbacks), summary], logger=loggers or False
     )
     for logger in trainer.loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
-    trainer.fit(module, datamodule=data)
+    try:
+        trainer.fit(module, datamodule=data)
+    except LeversRunFailed:
+        if trainer.is_global_zero:
+            doctor.advise(output_dir, cfg)
+        raise
     best_path = _best_checkpoint(trainer)
     results = trainer.test(module, datamodule=data, ckpt_path=best_path or None, verbose=False)
     test_metrics = as_floats(results[0]) if results else {}
     if trainer.is_global_zero:
         summary.write("completed", test=test_metrics, best_checkpoint=best_path)
         log.info("test metrics (%s weights): %s", "best" if best_path else "last", _fmt(test_metrics))
+        doctor.advise(output_dir, cfg)
         log.info("run directory: %s", output_dir)
     return summary.best_value if summary.best_value is not None else float("nan")
+
+
+DIAGNOSTICS = {"lr_find": lr_find.run_lr_find, "overfit": overfit.run_overfit, "gradcheck": gradcheck.run_gradcheck}
+PREPARE = {"overfit": overfit.regularization_off}  # a config change a mode needs before the module is built
 
 
 def instantiate_entries(group: DictConfig | None) -> list[Any]:
@@ -82,6 +123,7 @@ def _header(cfg: DictConfig, data: TabularDataModule, loss_name: str) -> dict[st
         "overrides": overrides,
         "split_sizes": {name: data.split_size(name) for name in ("train", "val", "test")},
         "output_dir": str(cfg.paths.output_dir),
+        "feature_spread": doctor.feature_spread(data.tensors["train"][0]),
     }
 
 

@@ -42,7 +42,8 @@ class RunSummary(pl.Callback):
             self.write("running")
 
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
-        status = "interrupted" if isinstance(exception, KeyboardInterrupt) else "failed"
+        # A LeversRunFailed names its own status (e.g. "diverged" from the non-finite guard).
+        status = "interrupted" if isinstance(exception, KeyboardInterrupt) else getattr(exception, "status", "failed")
         if trainer.is_global_zero:
             self.write(status, error=f"{type(exception).__name__}: {exception}")
 

@@ -18,6 +18,7 @@ class TrainConfig:
     """Top-level keys of conf/train.yaml; the groups carry their own schemas."""
 
     seed: int = 42
+    mode: str = "train"  # train | lr_find | overfit | gradcheck
     monitor: str = "val/loss"
     monitor_mode: str = "min"
     paths: PathsConfig = field(default_factory=PathsConfig)
@@ -31,3 +32,4 @@ class TrainConfig:
     trainer: Any = MISSING
     callbacks: Any = MISSING
     logger: Any = MISSING
+    diagnostics: Any = MISSING

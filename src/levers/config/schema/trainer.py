@@ -54,11 +54,27 @@ class ModelCheckpointConfig:
 
 
 @dataclass
+class NonFiniteGuardConfig:
+    _target_: str = "levers.callbacks.guard.NonFiniteGuard"
+    every_n_steps: int = 50  # on an accelerator, host syncs this often (on CPU: every step, free)
+
+
+@dataclass
+class LayerMonitorConfig:
+    _target_: str = "levers.callbacks.monitor.LayerMonitor"
+    every_n_steps: int = 20
+    output_dir: str = "${paths.output_dir}"
+    plot: bool = True
+
+
+@dataclass
 class CallbacksConfig:
     """Each entry is a `_target_` node; set one to null to switch it off."""
 
     early_stopping: EarlyStoppingConfig | None = field(default_factory=EarlyStoppingConfig)
     model_checkpoint: ModelCheckpointConfig | None = field(default_factory=ModelCheckpointConfig)
+    nonfinite_guard: NonFiniteGuardConfig | None = field(default_factory=NonFiniteGuardConfig)
+    monitor: LayerMonitorConfig | None = None  # per-layer statistics; on with `callbacks=monitor`
 
 
 @dataclass
