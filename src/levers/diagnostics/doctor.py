@@ -1,7 +1,8 @@
 """The training doctor: reads what a run left behind and names the next override to try (practice guide, 8-9).
 
 Runs at the end of every training run (and after a diverged one), and as `levers doctor <run dir>`. It reads
-summary.json, metrics.csv, monitor.json (when the layer monitor was on) and the run's config, applies the rules
+summary.json, metrics.csv, monitor.json (when the layer monitor was on) and the run's config (.hydra/config.yaml,
+else the loggers' hparams.yaml), applies the rules
 below, logs one line per finding and writes doctor.json. No Lightning and no torch import: it must start fast.
 """
 
@@ -74,8 +75,8 @@ def facts_from_config(cfg: DictConfig | None) -> dict[str, Any]:
 
 def read_run(run_dir: Path, cfg: DictConfig | None = None) -> Evidence:
     """Everything the rules look at; a missing file only means fewer rules can speak."""
-    if cfg is None and (run_dir / ".hydra" / "config.yaml").exists():
-        cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
+    if cfg is None:
+        cfg = _saved_config(run_dir)
     summary = _read_json(run_dir / "summary.json")
     rows = _read_csv(run_dir / "metrics.csv")
     return Evidence(
@@ -100,6 +101,14 @@ def feature_spread(features: Any) -> float | None:
     """Largest over smallest per-feature std (constant features ignored), on the rows the model trains on."""
     stds = [float(s) for s in features.float().std(dim=0).tolist() if s > 1e-12]
     return max(stds) / min(stds) if len(stds) >= 2 else None
+
+
+def _saved_config(run_dir: Path) -> DictConfig | None:
+    """Hydra's saved config, or the resolved copy the loggers keep (hparams.yaml) when Hydra did not save one."""
+    for path in (run_dir / ".hydra" / "config.yaml", run_dir / "hparams.yaml"):
+        if path.exists():
+            return OmegaConf.load(path)
+    return None
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -249,10 +258,12 @@ def advise(run_dir: str | Path, cfg: DictConfig | None = None) -> list[Advice]:
 
 def main(argv: list[str]) -> int:
     """`levers doctor <run dir>`: prints the advice; exit 0 (advice or none), 2 when the directory is no run."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     if len(argv) != 1 or not (Path(argv[0]) / "summary.json").exists():
         print("usage: levers doctor <run dir>   (a directory with summary.json)", file=sys.stderr)
         return 2
-    if not advise(argv[0]):
+    advice = advise(argv[0])
+    for item in advice:
+        print(f"doctor: {item.line()}")
+    if not advice:
         print("doctor: no problems found")
     return 0

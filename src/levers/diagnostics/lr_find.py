@@ -20,6 +20,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.tuner import Tuner
+from pytorch_lightning.utilities.seed import isolate_rng
 
 from levers.errors import LeversConfigError
 from levers.io import write_json_atomic
@@ -166,14 +167,14 @@ def run_lr_find(cfg: DictConfig, built: Any) -> float:
 
 def choose_lr(cfg: DictConfig, built: Any) -> dict[str, Any]:
     """`optimizer.lr=auto`: run the test, train with its suggestion, and record the number where a rerun finds it."""
-    result = range_test(cfg, built)
+    with isolate_rng():  # training then draws the same dropout masks as a run started with optimizer.lr=<lr>
+        result = range_test(cfg, built)
     output_dir = Path(cfg.paths.output_dir)
     save(result, output_dir)
     lr = result["suggested_lr"]
     cfg.optimizer.lr = lr
     built.module.optimizer_factory = instantiate(cfg.optimizer, _convert_="all")
     _record_in_saved_config(lr)
-    pl.seed_everything(cfg.seed, workers=True, verbose=False)  # training starts as a run with optimizer.lr=<lr> would
     log.info(
         "optimizer.lr=auto: %s -> training with optimizer.lr=%.3g (%s)", describe(result), lr, result["suggestion"]
     )

@@ -10,6 +10,7 @@ batches of a DataLoader's sampler, while levers' batches come from memory with t
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,9 @@ def run_overfit(cfg: DictConfig, built: Any) -> float:
         min_epochs=None,
     )
     before = _measure(trainer, built.module, batches)
-    trainer.fit(built.module, train_dataloaders=batches)  # no validation loader: nothing but these rows
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*no `val_dataloader`.*")
+        trainer.fit(built.module, train_dataloaders=batches)  # no validation loader: nothing but these rows
     after = _measure(trainer, built.module, batches)
     verdict = judge(before, after, settings, built.data.task.is_classification)
     verdict.update(rows=len(batches.target), epochs=settings.max_epochs)
