@@ -40,6 +40,11 @@ def test_gradcheck_mode_passes_on_the_default_model_and_reports_every_parameter(
     assert all(entry["checked"] == 9 for entry in report["parameters"])  # 8 coordinates + 1 random direction
 
 
+@pytest.mark.parametrize("data", ["breast_cancer", "diabetes"])
+def test_gradcheck_passes_with_the_bce_and_mse_losses_too(make_cfg, data):
+    assert run(make_cfg("mode=gradcheck", f"data={data}")) < 1e-6  # bce targets are cast; the check stays float64
+
+
 def test_wrong_custom_backward_is_caught_in_the_layers_below_it(make_cfg):
     built = build(make_cfg("regularization=none"))
     built.module.net.hidden[1] = WrongReLU()  # the first hidden ReLU: Linear(0) -> WrongReLU(1) -> Linear(2) -> ...

@@ -20,6 +20,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig
+from torch import nn
 
 from levers.errors import LeversRunFailed
 from levers.io import write_json_atomic
@@ -46,6 +47,7 @@ def check_gradients(
 ) -> list[dict[str, Any]]:
     """Per parameter tensor: the max relative error between autograd and central differences."""
     model = copy.deepcopy(module).double().eval()  # eval: no dropout noise between the two evaluations
+    model.loss_fn = _FloatTargetsLikeOutput(model.loss_fn)
     features, target = batch
     batch64 = (features.double(), target if not target.is_floating_point() else target.double())
 
@@ -68,6 +70,18 @@ def check_gradients(
             {"parameter": name, "shape": list(param.shape), "checked": len(errors), "max_rel_error": max(errors)}
         )
     return report
+
+
+class _FloatTargetsLikeOutput(nn.Module):
+    """The module casts bce targets with `.float()`, which would make the whole loss float32 (finite differences of
+    1e-6 then vanish in rounding); class indices stay integers."""
+
+    def __init__(self, loss: nn.Module) -> None:
+        super().__init__()
+        self.loss = loss
+
+    def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return self.loss(output, target.to(output.dtype) if target.is_floating_point() else target)
 
 
 def _directions(param: torch.Tensor, samples: int, generator: torch.Generator) -> list[torch.Tensor]:
