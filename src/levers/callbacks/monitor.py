@@ -107,9 +107,9 @@ class LayerMonitor(pl.Callback):
             self.output_dir / "monitor.json", {"every_n_steps": self.every_n_steps, "layers": self.history}
         )
         if self.plot and self.history:
-            from levers.diagnostics.plots import plot_monitor  # matplotlib only when a plot is wanted
+            from levers.diagnostics.plots import plot_monitor, save_figure  # matplotlib only when a plot is wanted
 
-            plot_monitor(self.history, self.output_dir / "monitor.png")
+            save_figure(plot_monitor, self.history, self.output_dir / "monitor.png")
         log.info("layer monitor: %s", summarize(self.history) or "no measurements")
 
 

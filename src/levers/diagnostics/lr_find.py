@@ -140,9 +140,9 @@ def pick(result: dict[str, Any], suggestion: str) -> float:
 
 def save(result: dict[str, Any], output_dir: Path) -> None:
     write_json_atomic(output_dir / "lr_find.json", result)
-    from levers.diagnostics.plots import plot_lr_find  # matplotlib only in this mode
+    from levers.diagnostics.plots import plot_lr_find, save_figure  # matplotlib only in this mode
 
-    plot_lr_find(result, output_dir / "lr_find.png")
+    save_figure(plot_lr_find, result, output_dir / "lr_find.png")
 
 
 def describe(result: dict[str, Any]) -> str:

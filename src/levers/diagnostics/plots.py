@@ -1,10 +1,28 @@
-"""The diagnostics' figures (lr_find.png, monitor.png); matplotlib is imported here only, on the Agg backend."""
+"""The diagnostics' figures (lr_find.png, monitor.png); matplotlib is imported here only, on the Agg backend.
+
+matplotlib is the optional extra `levers[diagnostics]`: without it a figure is skipped with a warning, never the run.
+"""
 
 from __future__ import annotations
 
+import logging
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def save_figure(plot: Callable[[Any, Path], None], data: Any, path: Path) -> bool:
+    """Draw `plot(data, path)`; False (and a warning) when matplotlib is not installed."""
+    try:
+        import matplotlib  # noqa: F401
+    except ModuleNotFoundError:
+        log.warning("matplotlib is not installed (pip install 'levers[diagnostics]'): %s not drawn", path.name)
+        return False
+    plot(data, path)
+    return True
 
 
 def _pyplot():
