@@ -52,7 +52,8 @@ def plot_lr_find(result: dict[str, Any], path: Path) -> None:
     if finite:  # from below the best to a little above the start: the divergence's spike would flatten the rest
         top = min(max(finite), max(finite[0], 2 * min(finite)) * 1.2)
         ax.set_ylim(min(finite) * 0.8, top)
-    ax.set(xscale="log", xlabel="learning rate", ylabel="training loss", title="LR range test")
+    title = f"LR range test: suggested lr ({result['suggestion']}) {result['suggested_lr']:.2g}"
+    ax.set(xscale="log", xlabel="learning rate", ylabel="training loss", title=title)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
