@@ -15,7 +15,7 @@ from levers.errors import LeversConfigError
 from levers.run import build, train
 from tests.conftest import compose_cfg
 
-EPOCHS = "trainer.max_epochs=5"
+EPOCHS = "trainer.max_epochs=3"  # few epochs each; the same for every lr compared
 GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1e0)
 
 
