@@ -11,7 +11,7 @@ import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
 
-from levers.callbacks.monitor import LayerMonitor
+from levers.callbacks.monitor import LayerMonitor, activation_stats
 from levers.diagnostics import doctor
 from levers.run import build, train
 from tests.conftest import compose_cfg
@@ -89,3 +89,15 @@ def test_monitor_is_off_by_default(make_cfg):
 
 def _instantiated(group):
     return [instantiate(node) for node in group.values() if node is not None]
+
+
+def test_saturation_counts_tanh_and_sigmoid_outputs_near_their_bounds():
+    tanh_out = torch.tensor([[0.999, -0.995, 0.1], [0.2, 0.0, -0.999]])
+    assert activation_stats(tanh_out, torch.nn.Tanh)["saturated_frac"] == pytest.approx(3 / 6)
+    sigmoid_out = torch.tensor([[0.001, 0.5], [0.995, 0.7]])
+    assert activation_stats(sigmoid_out, torch.nn.Sigmoid)["saturated_frac"] == pytest.approx(2 / 4)
+
+
+def test_a_unit_is_dead_only_when_zero_for_every_row_of_the_batch():
+    relu_out = torch.tensor([[0.0, 0.0, 1.0], [0.0, 2.0, 0.0]])  # unit 0 dead; units 1 and 2 fire for some row
+    assert activation_stats(relu_out, torch.nn.ReLU)["dead_frac"] == pytest.approx(1 / 3)

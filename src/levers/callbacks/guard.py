@@ -34,8 +34,9 @@ class NonFiniteLoss(LeversRunFailed):
 class NonFiniteGuard(pl.Callback):
     """Checks every step's training loss without a per-step host sync on accelerators.
 
-    The first bad step is recorded on the loss's device (no sync) and read back every `every_n_steps` steps and at
-    epoch end; on CPU reading it is free, so it is read every step.
+    The first bad step is recorded on the loss's device (no sync) and read back every `every_n_steps` steps, before
+    validation and at epoch end; on a single CPU process reading it is free, so it is read every step. Under data
+    parallelism the ranks agree (one collective per check) so that all of them stop.
     """
 
     def __init__(self, every_n_steps: int = 50) -> None:
@@ -57,7 +58,8 @@ class NonFiniteGuard(pl.Callback):
         step = trainer.global_step - 1  # the optimizer step that used this loss
         self._first_bad = torch.where(newly_bad, torch.full_like(self._first_bad, step), self._first_bad)
         self._bad_value = torch.where(newly_bad, loss, self._bad_value)
-        if loss.device.type == "cpu" or trainer.global_step % self.every_n_steps == 0:
+        single_cpu = loss.device.type == "cpu" and trainer.world_size == 1
+        if single_cpu or trainer.global_step % self.every_n_steps == 0:
             self._raise_if_bad(trainer)
 
     def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -70,5 +72,9 @@ class NonFiniteGuard(pl.Callback):
         if self._first_bad is None:
             return
         step = int(self._first_bad.item())
-        if step >= 0:
-            raise NonFiniteLoss(step, trainer.current_epoch, float(self._bad_value.item()))
+        bad = step >= 0
+        if trainer.world_size > 1:  # every rank must stop together, or the others wait forever in the next all-reduce
+            bad = trainer.strategy.reduce_boolean_decision(bad, all=False)
+        if bad:  # a rank whose own losses were finite reports the current step
+            value = float(self._bad_value.item()) if step >= 0 else float("nan")
+            raise NonFiniteLoss(step if step >= 0 else trainer.global_step - 1, trainer.current_epoch, value)
