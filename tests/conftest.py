@@ -33,17 +33,22 @@ def group_options(group: str) -> list[str]:
     return sorted(path.stem for path in (CONF / group).glob("*.yaml"))
 
 
+def compose_cfg(output_dir: Path, *overrides: str, fast: bool = True) -> DictConfig:
+    """conf/train.yaml composed with overrides; the run writes into output_dir."""
+    quiet_known_noise()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=[*(FAST if fast else []), *overrides])
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(output_dir)
+    return cfg
+
+
 @pytest.fixture
 def make_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
     """Compose conf/train.yaml with overrides; each composed run writes into its own folder under tmp_path."""
-    quiet_known_noise()
     count = iter(range(1_000_000))
 
     def _make(*overrides: str, fast: bool = True) -> DictConfig:
-        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-            cfg = compose("train", overrides=[*(FAST if fast else []), *overrides])
-        with open_dict(cfg):
-            cfg.paths.output_dir = str(tmp_path / f"run{next(count)}")
-        return cfg
+        return compose_cfg(tmp_path / f"run{next(count)}", *overrides, fast=fast)
 
     return _make

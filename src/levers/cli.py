@@ -12,7 +12,7 @@ import hydra
 from omegaconf import DictConfig
 
 import levers.config  # noqa: F401  (registers schemas and resolvers before Hydra composes)
-from levers.errors import LeversConfigError
+from levers.errors import LeversConfigError, LeversRunFailed
 
 CONFIG_DIR_ENV = "LEVERS_CONFIG_DIR"
 
@@ -47,18 +47,37 @@ def quiet_known_noise() -> None:
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
 def train_entry(cfg: DictConfig) -> float:
-    from levers.run import train  # heavy imports (Lightning) only once Hydra has parsed the command line
+    from levers.run import run  # heavy imports (Lightning) only once Hydra has parsed the command line
 
     route_lightning_logs_through_hydra()
     quiet_known_noise()
     try:
-        return train(cfg)
+        return run(cfg)
     except LeversConfigError as error:
         logging.getLogger("levers").error("config error: %s", error)
         raise SystemExit(2) from None
+    except LeversRunFailed as failure:
+        logging.getLogger("levers").error("%s: %s", failure.status, failure)
+        if _in_multirun():
+            return float("nan")  # one diverged job must not end the sweep; its summary.json says why
+        raise SystemExit(failure.exit_code) from None
 
 
-SUBCOMMANDS = {"train": train_entry}
+def _in_multirun() -> bool:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def doctor_entry() -> None:
+    """`levers doctor <run dir>`: advice from a finished (or failed) run's files; no Lightning import."""
+    from levers.diagnostics.doctor import main as doctor_main
+
+    raise SystemExit(doctor_main(sys.argv[1:]))
+
+
+SUBCOMMANDS = {"train": train_entry, "doctor": doctor_entry}
 
 
 def continue_in_place(argv: list[str]) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,9 @@ from levers.callbacks.summary import RunSummary, as_floats
 from levers.checkpoint_io import AtomicCheckpointIO
 from levers.config.validate import validate_config, validate_monitor
 from levers.data.datamodule import TabularDataModule
-from levers.losses import build_loss
+from levers.diagnostics import doctor, gradcheck, lr_find, overfit
+from levers.errors import LeversRunFailed
+from levers.losses import LossChoice, build_loss
 from levers.metrics import loggable_names
 from levers.models import build_model
 from levers.module import LitModel
@@ -29,12 +32,17 @@ from levers.resume import resume_point
 log = logging.getLogger(__name__)
 
 
-def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float:
-    """Train, test the restored best checkpoint, write summary.json; return the best monitored value.
+@dataclass
+class Built:
+    """What every mode starts from: the prepared data, the loss and the LightningModule (initial weights)."""
 
-    `extra_callbacks` are added to the configured ones (for use from Python: notebooks, tests).
-    """
-    cfg, start_from = resume_point(cfg)
+    data: TabularDataModule
+    loss: LossChoice
+    module: LitModel
+
+
+def build(cfg: DictConfig) -> Built:
+    """Validate, seed, load and split the data, size the model from it, wrap it in the LightningModule."""
     validate_config(cfg)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     data = TabularDataModule(cfg.data, cfg.scaling.method, cfg.seed)
@@ -52,8 +60,30 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
         l1=cfg.regularization.l1,
         l1_activity=cfg.regularization.l1_activity,
     )
+    return Built(data, loss, module)
+
+
+def run(cfg: DictConfig) -> float:
+    """Dispatch on `mode`: train, or one of the diagnostics (each returns its own figure of merit)."""
+    if cfg.mode == "train":
+        return train(cfg)
+    validate_config(cfg)
+    cfg = PREPARE.get(cfg.mode, lambda same: same)(cfg)
+    return DIAGNOSTICS[cfg.mode](cfg, build(cfg))
+
+
+def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float:
+    """Train, test the restored best checkpoint, write summary.json; return the best monitored value.
+
+    `extra_callbacks` are added to the configured ones (for use from Python: notebooks, tests).
+    """
+    cfg, start_from = resume_point(cfg)
+    built = build(cfg)
+    data, module = built.data, built.module
+    header = {**_header(cfg, data, built.loss.name), "resumed_from": start_from}
+    if cfg.optimizer.lr == "auto":
+        header["lr_auto"] = lr_find.choose_lr(cfg, built)
     output_dir = Path(cfg.paths.output_dir)
-    header = {**_header(cfg, data, loss.name), "resumed_from": start_from}
     summary = RunSummary(output_dir / "summary.json", cfg.monitor, cfg.monitor_mode, header)
     loggers = instantiate_entries(cfg.logger)
     callbacks = [
@@ -68,7 +98,12 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
     )
     for logger in trainer.loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
-    trainer.fit(module, datamodule=data, ckpt_path=start_from)
+    try:
+        trainer.fit(module, datamodule=data, ckpt_path=start_from)
+    except LeversRunFailed:
+        if trainer.is_global_zero:
+            doctor.advise(output_dir, cfg)
+        raise
     # SWA's averaged weights are the point of SWA: test them, not the best pre-averaging checkpoint.
     best_path = "" if _uses_swa(cfg) else _best_checkpoint(trainer)
     weights = "swa" if _uses_swa(cfg) else "best" if best_path else "last"
@@ -77,8 +112,13 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
     if trainer.is_global_zero:
         summary.write("completed", test=test_metrics, best_checkpoint=best_path, tested_weights=weights)
         log.info("test metrics (%s weights): %s", weights, _fmt(test_metrics))
+        doctor.advise(output_dir, cfg)
         log.info("run directory: %s", output_dir)
     return summary.best_value if summary.best_value is not None else float("nan")
+
+
+DIAGNOSTICS = {"lr_find": lr_find.run_lr_find, "overfit": overfit.run_overfit, "gradcheck": gradcheck.run_gradcheck}
+PREPARE = {"overfit": overfit.regularization_off}  # a config change a mode needs before the module is built
 
 
 def instantiate_entries(group: DictConfig | None) -> list[Any]:
@@ -123,6 +163,7 @@ def _header(cfg: DictConfig, data: TabularDataModule, loss_name: str) -> dict[st
         "overrides": overrides,
         "split_sizes": {name: data.split_size(name) for name in ("train", "val", "test")},
         "output_dir": str(cfg.paths.output_dir),
+        "feature_spread": doctor.feature_spread(data.tensors["train"][0]),
     }
 
 

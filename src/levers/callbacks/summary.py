@@ -65,8 +65,12 @@ class RunSummary(pl.Callback):
 
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
         """Ctrl+C (KeyboardInterrupt) and SIGTERM (Lightning's SIGTERMException) are interruptions: the run can
-        be resumed from checkpoints/last.ckpt; anything else is a failure."""
-        status = "interrupted" if isinstance(exception, (KeyboardInterrupt, SIGTERMException)) else "failed"
+        be resumed from checkpoints/last.ckpt; a LeversRunFailed names its own status (e.g. "diverged" from the
+        non-finite guard); anything else is a failure."""
+        if isinstance(exception, (KeyboardInterrupt, SIGTERMException)):
+            status = "interrupted"
+        else:
+            status = getattr(exception, "status", "failed")
         if trainer.is_global_zero:
             self.write(status, error=f"{type(exception).__name__}: {exception}")
 

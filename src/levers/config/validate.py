@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields, is_dataclass
 
 from omegaconf import DictConfig, OmegaConf
 
+from levers.config.schema.diagnostics import LR_SUGGESTIONS, MODES
 from levers.data.scaling import SCALING_METHODS
 from levers.errors import LeversConfigError
 from levers.models.activations import ACTIVATIONS
@@ -32,12 +33,17 @@ def _fraction(v) -> bool:
     return 0 <= v < 1
 
 
+def _lr(v) -> bool:
+    return v == "auto" or (isinstance(v, int | float) and not isinstance(v, bool) and v > 0)
+
+
 def _one_of(*choices: str) -> tuple[Callable[[object], bool], str]:
     return (lambda v: v in choices), f"one of {', '.join(choices)}"
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("optimizer.lr", _positive, "> 0"),
+    Rule("mode", *_one_of(*MODES)),
+    Rule("optimizer.lr", _lr, "> 0, or auto (an LR range test picks it)"),
     Rule("optimizer.weight_decay", lambda v: v >= 0, ">= 0"),
     Rule("optimizer.momentum", _fraction, "in [0, 1)"),
     Rule("regularization.dropout", _fraction, "in [0, 1)"),
@@ -68,12 +74,27 @@ RULES: tuple[Rule, ...] = (
     Rule("trainer.max_epochs", lambda v: v >= 1 or v == -1, ">= 1 (or -1 for no limit)"),
     Rule("trainer.gradient_clip_val", lambda v: v is None or v > 0, "null or > 0"),
     Rule("trainer.gradient_clip_algorithm", *_one_of("norm", "value")),
+    Rule("diagnostics.lr_find.min_lr", _positive, "> 0"),
+    Rule("diagnostics.lr_find.num_steps", lambda v: v >= 5, ">= 5"),
+    Rule("diagnostics.lr_find.smoothing", _fraction, "in [0, 1)"),
+    Rule("diagnostics.lr_find.divergence_factor", lambda v: v > 1, "> 1"),
+    Rule("diagnostics.lr_find.suggestion", *_one_of(*LR_SUGGESTIONS)),
+    Rule("diagnostics.overfit.batches", lambda v: v >= 1, ">= 1"),
+    Rule("diagnostics.overfit.max_epochs", lambda v: v >= 1, ">= 1"),
+    Rule("diagnostics.overfit.loss_factor", lambda v: v > 1, "> 1"),
+    Rule("diagnostics.gradcheck.batch_size", lambda v: v >= 1, ">= 1"),
+    Rule("diagnostics.gradcheck.samples_per_tensor", lambda v: v >= 1, ">= 1"),
+    Rule("diagnostics.gradcheck.eps", _positive, "> 0"),
+    Rule("diagnostics.gradcheck.tolerance", _positive, "> 0"),
+    Rule("callbacks.monitor.every_n_steps", lambda v: v >= 1, ">= 1"),
+    Rule("callbacks.nonfinite_guard.every_n_steps", lambda v: v >= 1, ">= 1"),
 )
 
 
 def validate_config(cfg: DictConfig) -> None:
     """Raise LeversConfigError on the first unknown key or value outside its allowed range."""
     _reject_unknown_keys(cfg, "")
+    _lr_as_float(cfg)
     for rule in RULES:
         value = OmegaConf.select(cfg, rule.key, default=_ABSENT)
         if value is _ABSENT:
@@ -85,6 +106,13 @@ def validate_config(cfg: DictConfig) -> None:
         if not ok:
             raise LeversConfigError(rule.key, value, rule.allowed)
     _validate_splits(cfg)
+
+
+def _lr_as_float(cfg: DictConfig) -> None:
+    """`lr` is typed Any (it may be "auto"): an integer from the command line (`optimizer.lr=1`) becomes a float."""
+    lr = OmegaConf.select(cfg, "optimizer.lr", default=None)
+    if isinstance(lr, int) and not isinstance(lr, bool):
+        cfg.optimizer.lr = float(lr)
 
 
 def _validate_splits(cfg: DictConfig) -> None:

@@ -12,7 +12,7 @@ from omegaconf import MISSING
 class OptimizerConfig:
     _target_: str = MISSING
     _partial_: bool = True
-    lr: float = 1e-3
+    lr: Any = 1e-3  # a float > 0, or "auto": an LR range test picks it (checked in config/validate.py)
     weight_decay: float = 0.0
 
 

@@ -18,6 +18,7 @@ class TrainConfig:
     """Top-level keys of conf/train.yaml; the groups carry their own schemas."""
 
     seed: int = 42
+    mode: str = "train"  # train | lr_find | overfit | gradcheck
     monitor: str = "val/loss"
     monitor_mode: str = "min"
     resume: str | None = None  # a run directory to continue (its config, its checkpoints/last.ckpt)
@@ -33,3 +34,4 @@ class TrainConfig:
     trainer: Any = MISSING
     callbacks: Any = MISSING
     logger: Any = MISSING
+    diagnostics: Any = MISSING

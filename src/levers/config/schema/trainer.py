@@ -74,6 +74,20 @@ class LearningRateMonitorConfig:
 
 
 @dataclass
+class NonFiniteGuardConfig:
+    _target_: str = "levers.callbacks.guard.NonFiniteGuard"
+    every_n_steps: int = 50  # on an accelerator, host syncs this often (on CPU: every step, free)
+
+
+@dataclass
+class LayerMonitorConfig:
+    _target_: str = "levers.callbacks.monitor.LayerMonitor"
+    every_n_steps: int = 20
+    output_dir: str = "${paths.output_dir}"
+    plot: bool = True
+
+
+@dataclass
 class CallbacksConfig:
     """Each entry is a `_target_` node; set one to null to switch it off."""
 
@@ -81,6 +95,8 @@ class CallbacksConfig:
     model_checkpoint: ModelCheckpointConfig | None = field(default_factory=ModelCheckpointConfig)
     periodic_checkpoint: PeriodicCheckpointConfig | None = None
     lr_monitor: LearningRateMonitorConfig | None = field(default_factory=LearningRateMonitorConfig)
+    nonfinite_guard: NonFiniteGuardConfig | None = field(default_factory=NonFiniteGuardConfig)
+    monitor: LayerMonitorConfig | None = None  # per-layer statistics; on with `callbacks=monitor`
 
 
 @dataclass

@@ -1,0 +1,82 @@
+"""LR range test: divergence point, both suggestions, plot, restored weights; `optimizer.lr=auto` trains well."""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from pathlib import Path
+
+import pytest
+import torch
+
+from levers.diagnostics.lr_find import analyse, run_lr_find
+from levers.errors import LeversConfigError
+from levers.run import build, train
+from tests.conftest import compose_cfg
+
+EPOCHS = "trainer.max_epochs=3"  # few epochs each; the same for every lr compared
+GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1e0)
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_lr_find_reports_divergence_both_suggestions_and_a_plot(make_cfg):
+    cfg = make_cfg("mode=lr_find")
+    built = build(cfg)
+    initial = {name: tensor.clone() for name, tensor in built.module.state_dict().items()}
+    suggested = run_lr_find(cfg, built)
+    out = Path(cfg.paths.output_dir)
+    result = json.loads((out / "lr_find.json").read_text())
+    assert result["diverged"] and result["steps_run"] < 100  # stopped at the divergence, before lr reached 10
+    assert result["half_divergence_lr"] == pytest.approx(result["divergence_lr"] / 2)
+    assert 1e-6 < result["steepest_lr"] < result["divergence_lr"] < 10
+    assert suggested == result["steepest_lr"] and result["suggestion"] == "steepest"
+    assert png_size(out / "lr_find.png") == (700, 450)
+    assert not list(out.glob(".lr_find_*.ckpt"))  # Lightning's temporary checkpoint is gone
+    assert all(torch.equal(initial[name], tensor) for name, tensor in built.module.state_dict().items())
+
+
+def test_analyse_finds_divergence_and_steepest_descent_on_a_known_curve():
+    lrs = [10 ** (-6 + 0.1 * i) for i in range(60)]
+    # flat, then a steep fall centred on lr=1e-3 (index 30), then a blow-up from index 50
+    losses = [2.0 - 1.5 / (1 + math.exp(-(i - 30) / 2)) if i < 50 else 10.0 for i in range(60)]
+    result = analyse(lrs, losses, losses, diverged_at=50)
+    assert result["divergence_lr"] == pytest.approx(lrs[50]) and result["half_divergence_lr"] == pytest.approx(
+        lrs[50] / 2
+    )
+    assert result["steepest_lr"] == pytest.approx(1e-3)
+
+
+@pytest.fixture(scope="module")
+def auto_run(tmp_path_factory) -> dict:
+    cfg = compose_cfg(tmp_path_factory.mktemp("auto"), "optimizer.lr=auto", EPOCHS)
+    train(cfg)
+    return json.loads((Path(cfg.paths.output_dir) / "summary.json").read_text())
+
+
+def test_suggested_lr_trains_within_2_points_of_the_best_lr_of_a_5_point_grid(auto_run, tmp_path):
+    grid = {}
+    for lr in GRID:
+        cfg = compose_cfg(tmp_path / f"lr_{lr}", f"optimizer.lr={lr}", EPOCHS)
+        train(cfg)
+        grid[lr] = json.loads((tmp_path / f"lr_{lr}" / "summary.json").read_text())["test"]["test/acc"]
+    assert auto_run["test"]["test/acc"] >= max(grid.values()) - 0.02, (auto_run["lr_auto"], grid)
+
+
+def test_auto_lr_run_equals_a_run_with_the_chosen_lr(auto_run, tmp_path):
+    chosen = auto_run["lr_auto"]["lr"]
+    cfg = compose_cfg(tmp_path, f"optimizer.lr={chosen!r}", EPOCHS)
+    train(cfg)
+    rerun = json.loads((tmp_path / "summary.json").read_text())
+    assert rerun["best_value"] == auto_run["best_value"] and rerun["test"] == auto_run["test"]
+
+
+@pytest.mark.parametrize("bad", ["fast", "-1"])
+def test_lr_must_be_positive_or_auto(make_cfg, bad):
+    with pytest.raises(LeversConfigError, match=r"optimizer.lr=.* is not allowed: > 0, or auto"):
+        train(make_cfg(f"optimizer.lr={bad}"))
