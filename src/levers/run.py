@@ -14,6 +14,7 @@ from pytorch_lightning.callbacks import ModelCheckpoint
 
 from levers.callbacks.summary import RunSummary, as_floats
 from levers.config.validate import validate_config, validate_monitor
+from levers.crossval import cross_validate
 from levers.data.datamodule import TabularDataModule
 from levers.losses import build_loss
 from levers.metrics import loggable_names
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 def train(cfg: DictConfig) -> float:
     """Train, test the restored best checkpoint, write summary.json; return the best monitored value."""
     validate_config(cfg)
+    if cfg.data.folds > 1 and cfg.data.fold is None:
+        return cross_validate(cfg, train)  # this function once per fold; returns the k-fold mean
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     data = TabularDataModule(cfg.data, cfg.scaling.method, cfg.seed)
     loss = build_loss(cfg.loss, data.task)

@@ -24,6 +24,7 @@ class OptunaSweeperConf:
     """Optuna study driven through Hydra's launcher; documented key by key in conf/hparams_search/optuna.yaml."""
 
     _target_: str = "hydra_plugins.levers_sweepers.optuna_sweeper.OptunaSweeper"
+    _recursive_: bool = False  # sampler and pruner reach the sweeper as configs (the job rebuilds the pruner)
     n_trials: int = 20
     n_jobs: int = 1
     direction: str | None = None

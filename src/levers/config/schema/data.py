@@ -21,6 +21,8 @@ class DataConfig:
     limit: int | None = None  # keep the first N samples (after class filtering): start from a small task
     classes: list[int] | None = None  # keep only these classes, e.g. [0, 1]
     target_scaling: str = "standard"  # regression only: standard | none
+    folds: int = 1  # k >= 2: k-fold cross-validation (stratified for classification); the run returns the mean
+    fold: int | None = None  # with folds > 1: null runs every fold, i runs fold i only
 
 
 @dataclass

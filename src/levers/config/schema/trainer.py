@@ -54,11 +54,19 @@ class ModelCheckpointConfig:
 
 
 @dataclass
+class OptunaPruningConfig:
+    _target_: str = "levers.sweeps.pruning.OptunaPruning"
+    monitor: str = "${monitor}"
+    fold: Any = "${data.fold}"  # k-fold: only the first fold reports, so a trial's steps stay epochs
+
+
+@dataclass
 class CallbacksConfig:
     """Each entry is a `_target_` node; set one to null to switch it off."""
 
     early_stopping: EarlyStoppingConfig | None = field(default_factory=EarlyStoppingConfig)
     model_checkpoint: ModelCheckpointConfig | None = field(default_factory=ModelCheckpointConfig)
+    optuna_pruning: OptunaPruningConfig | None = None  # switched on by hparams_search=optuna
 
 
 @dataclass
