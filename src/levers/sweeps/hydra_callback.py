@@ -33,7 +33,7 @@ class SweepCallback(Callback):
             import torch
 
             torch.set_num_threads(threads)
-            log.info("parallel jobs: %d torch thread(s) for this job", threads)
+            log.info("parallel jobs: %d torch thread(s) for this job (process %d)", threads, os.getpid())
 
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
         if job_return.status == JobStatus.FAILED:

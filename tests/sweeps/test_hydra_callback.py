@@ -1,0 +1,56 @@
+"""The sweep callback's pieces: threads per parallel job, failures recorded in summary.json."""
+
+from __future__ import annotations
+
+import json
+
+from omegaconf import OmegaConf
+
+from levers.errors import LeversConfigError
+from levers.sweeps.hydra_callback import record_failure, threads_per_job
+
+JOBLIB = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
+
+
+def test_parallel_jobs_share_the_cores_one_thread_each_on_two_cores(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert threads_per_job(OmegaConf.create({"_target_": JOBLIB, "n_jobs": 2})) == 1
+    assert threads_per_job(OmegaConf.create({"_target_": JOBLIB, "n_jobs": -1})) == 1
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    assert threads_per_job(OmegaConf.create({"_target_": JOBLIB, "n_jobs": 2})) == 4
+
+
+def test_sequential_launcher_leaves_torch_threads_alone():
+    basic = OmegaConf.create({"_target_": "hydra._internal.core_plugins.basic_launcher.BasicLauncher"})
+    assert threads_per_job(basic) is None
+
+
+def job_config(tmp_path):
+    return OmegaConf.create({
+        "monitor": "val/acc", "monitor_mode": "max", "seed": 1, "data": {"name": "digits"},
+        "hydra": {"runtime": {"output_dir": str(tmp_path)}, "job": {"num": 3},
+                  "overrides": {"task": ["loss=mse", "optimizer=sgd"]}},
+    })  # fmt: skip
+
+
+def test_failure_before_training_leaves_a_failed_summary_with_the_error(tmp_path):
+    record_failure(job_config(tmp_path), LeversConfigError("loss", "mse", "cross_entropy"))
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["status"] == "failed" and summary["best_value"] is None
+    assert summary["error"] == "LeversConfigError: loss='mse' is not allowed: cross_entropy"
+    assert summary["overrides"] == ["loss=mse", "optimizer=sgd"] and summary["monitor"] == "val/acc"
+
+
+def test_failure_during_training_keeps_what_the_run_wrote(tmp_path):
+    (tmp_path / "summary.json").write_text(json.dumps({"status": "failed", "best_value": 0.7, "epochs_run": 5}))
+    record_failure(job_config(tmp_path), RuntimeError("boom"))
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert (summary["status"], summary["best_value"], summary["epochs_run"]) == ("failed", 0.7, 5)
+    assert summary["error"] == "RuntimeError: boom"
+
+
+def test_a_pruned_trial_is_recorded_as_pruned_not_failed(tmp_path):
+    import optuna
+
+    record_failure(job_config(tmp_path), optuna.TrialPruned("pruned at epoch 4"))
+    assert json.loads((tmp_path / "summary.json").read_text())["status"] == "pruned"
