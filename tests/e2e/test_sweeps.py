@@ -27,7 +27,7 @@ def test_joblib_runs_two_jobs_in_parallel_processes_and_reports(tmp_path):
     for job in ("0", "1"):
         line = re.search(r"parallel jobs: (\d+) torch thread\(s\) for this job \(process (\d+)\)",
                          (sweep / job / "train.log").read_text())  # fmt: skip
-        assert line and int(line[1]) == max((os.cpu_count() or 1) // 2, 1)
+        assert line and int(line[1]) == max((os.cpu_count() or 1) // 2, 1)  # loky: cores // n_jobs threads
         pids.add(int(line[2]))
     assert len(pids) == 2 and process.pid not in pids  # two worker processes, not the launching one
     rows = list(csv.DictReader((sweep / "leaderboard.csv").open()))

@@ -1,4 +1,4 @@
-"""The sweep callback's pieces: threads per parallel job, failures recorded in summary.json."""
+"""The sweep callback records failures in summary.json."""
 
 from __future__ import annotations
 
@@ -7,22 +7,7 @@ import json
 from omegaconf import OmegaConf
 
 from levers.errors import LeversConfigError
-from levers.sweeps.hydra_callback import record_failure, threads_per_job
-
-JOBLIB = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
-
-
-def test_parallel_jobs_share_the_cores_one_thread_each_on_two_cores(monkeypatch):
-    monkeypatch.setattr("os.cpu_count", lambda: 2)
-    assert threads_per_job(OmegaConf.create({"_target_": JOBLIB, "n_jobs": 2})) == 1
-    assert threads_per_job(OmegaConf.create({"_target_": JOBLIB, "n_jobs": -1})) == 1
-    monkeypatch.setattr("os.cpu_count", lambda: 8)
-    assert threads_per_job(OmegaConf.create({"_target_": JOBLIB, "n_jobs": 2})) == 4
-
-
-def test_sequential_launcher_leaves_torch_threads_alone():
-    basic = OmegaConf.create({"_target_": "hydra._internal.core_plugins.basic_launcher.BasicLauncher"})
-    assert threads_per_job(basic) is None
+from levers.sweeps.hydra_callback import record_failure
 
 
 def job_config(tmp_path):

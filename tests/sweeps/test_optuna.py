@@ -85,3 +85,8 @@ def test_search_space_syntax_maps_to_optuna_distributions():
         "optimizer": CategoricalDistribution(["adam", "sgd"]),
         "data.batch_size": CategoricalDistribution([16, 32]),
     }
+
+
+def test_a_plain_override_pins_a_lever_the_search_space_would_sample():
+    fixed, space = parse("optimizer=choice(adam, sgd)", "model.depth=range(1, 3)", "optimizer=nadam")
+    assert fixed == ["optimizer=nadam"] and list(space) == ["model.depth"]

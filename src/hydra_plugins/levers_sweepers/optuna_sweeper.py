@@ -55,7 +55,10 @@ class OptunaSweeper(Sweeper):
         )
 
     def sweep(self, arguments: list[str]) -> list[Sequence[JobReturn]]:
-        import optuna
+        try:
+            import optuna
+        except ImportError as error:
+            raise ImportError("hparams_search=optuna needs optuna: pip install 'levers[sweeps]'") from error
 
         sweep_dir = Path(self.config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
@@ -109,14 +112,19 @@ class OptunaSweeper(Sweeper):
 
 
 def search_space(overrides: list[Override]) -> tuple[list[str], dict[str, Any]]:
-    """Sweep overrides become Optuna distributions; plain ones are passed to every trial unchanged."""
-    fixed, space = [], {}
+    """Sweep overrides become Optuna distributions; plain ones go to every trial unchanged. A later override of the
+    same key wins, so `optimizer=adam` on the command line pins a lever the config's search space would sample."""
+    fixed: dict[str, str] = {}
+    space: dict[str, Any] = {}
     for override in overrides:
+        key = override.get_key_element()
+        fixed.pop(key, None)
+        space.pop(key, None)
         if override.is_sweep_override():
-            space[override.get_key_element()] = distribution(override)
+            space[key] = distribution(override)
         else:
-            fixed.append(override.input_line)
-    return fixed, space
+            fixed[key] = override.input_line
+    return list(fixed.values()), space
 
 
 def distribution(override: Override) -> Any:

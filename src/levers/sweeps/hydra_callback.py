@@ -1,7 +1,8 @@
 """The Hydra callback behind every levers sweep (conf/hydra/default.yaml switches it on).
 
-- on_job_start (in the job's process): one torch thread per core share when jobs run side by side (joblib), so two
-  parallel jobs on two cores do not fight over threads.
+- on_job_start (in the job's process): with parallel jobs (joblib), log the job's process and torch thread count.
+  joblib's loky workers already get cores // n_jobs threads (it sets OMP_NUM_THREADS), so two parallel jobs on two
+  cores do not fight over threads; the line makes that visible in each job's train.log.
 - on_job_end: a job that raised is recorded in its summary.json (status failed, or pruned for an Optuna
   TrialPruned), also when it failed before training wrote anything (e.g. a bad combination of levers).
 - on_multirun_end: the report (leaderboard, HTML, PNGs); the best job printed; exit code 1 if any job failed.
@@ -28,12 +29,12 @@ log = logging.getLogger(__name__)
 
 class SweepCallback(Callback):
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
-        threads = threads_per_job(config.hydra.launcher)
-        if threads is not None:
+        if str(config.hydra.launcher.get("_target_", "")).endswith("JoblibLauncher"):
             import torch
 
-            torch.set_num_threads(threads)
-            log.info("parallel jobs: %d torch thread(s) for this job (process %d)", threads, os.getpid())
+            log.info(
+                "parallel jobs: %d torch thread(s) for this job (process %d)", torch.get_num_threads(), os.getpid()
+            )
 
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
         if job_return.status == JobStatus.FAILED:
@@ -46,16 +47,6 @@ class SweepCallback(Callback):
         print(report.summary_text(), flush=True)  # not logged: the last job's log file handler is still attached
         if report.failed:
             raise SystemExit(1)  # BaseException: Hydra turns a callback's Exception into a warning
-
-
-def threads_per_job(launcher: DictConfig) -> int | None:
-    """cores // parallel jobs for Hydra's joblib launcher (n_jobs=-1 means every core, -2 all but one); else None."""
-    if not str(launcher.get("_target_", "")).endswith("JoblibLauncher"):
-        return None
-    cores = os.cpu_count() or 1
-    n_jobs = int(launcher.get("n_jobs") or -1)
-    parallel = n_jobs if n_jobs > 0 else max(cores + 1 + n_jobs, 1)
-    return max(cores // parallel, 1)
 
 
 def record_failure(config: DictConfig, error: BaseException) -> None:
