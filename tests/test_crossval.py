@@ -18,13 +18,15 @@ def kfold_run(tmp_path_factory):
     from omegaconf import open_dict
 
     from tests.conftest import CONF, FAST
+    from tests.sweeps.conftest import one_torch_thread
 
     out = tmp_path_factory.mktemp("kfold")
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose("train", overrides=[*FAST, *KFOLD])
     with open_dict(cfg):
         cfg.paths.output_dir = str(out)
-    returned = train(cfg)
+    with one_torch_thread():
+        returned = train(cfg)
     return returned, json.loads((out / "summary.json").read_text()), out
 
 

@@ -91,9 +91,12 @@ def _params(board: Leaderboard, out_dir: Path) -> Chart:
     import matplotlib.pyplot as plt
 
     keys = board.swept_keys
-    fig, axes = plt.subplots(1, len(keys), figsize=(3.6 * len(keys) + 0.8, 3.6), squeeze=False)
+    columns, rows = min(len(keys), 3), math.ceil(len(keys) / 3)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns + 0.5, 3.4 * rows + 0.4), squeeze=False)
+    for ax in axes.flat[len(keys) :]:
+        ax.set_visible(False)
     scored = [job for job in board.jobs if math.isfinite(job.value)]
-    for ax, key in zip(axes[0], keys, strict=True):
+    for ax, key in zip(axes.flat, keys, strict=False):
         raw = [job.params.get(key, "") for job in scored]
         numbers = [_as_float(value) for value in raw]
         if raw and all(number is not None for number in numbers):
@@ -129,9 +132,14 @@ def _save(fig, out_dir: Path, name: str, title: str) -> Chart:
 
 
 def label(job: Job, keys: list[str]) -> str:
-    """`#3 lr=0.01, depth=2`: the job number and its values of the swept levers."""
-    swept = ", ".join(f"{key.split('.')[-1]}={job.params.get(key, '')}" for key in keys[:4])
-    return f"#{job.name} {swept}"[:60]
+    """`#3 lr=0.00123, depth=2`: the job number and its values of the swept levers, numbers to 3 digits."""
+    swept = ", ".join(f"{key.split('.')[-1]}={_short(job.params.get(key, ''))}" for key in keys[:4])
+    return f"#{job.name} {swept}"[:64]
+
+
+def _short(value: str) -> str:
+    number = _as_float(value)
+    return value if number is None or value.lstrip("-").isdigit() else f"{number:.3g}"
 
 
 def _status_color(job: Job) -> str:
