@@ -71,6 +71,17 @@ def test_direction_follows_monitor_mode_and_pruning_stops_hopeless_trials(tmp_pa
     assert summary["status"] == "pruned" and summary["epochs_run"] < 4 and "TrialPruned" in summary["error"]
 
 
+def test_a_failed_trial_is_recorded_and_the_study_goes_on(tmp_path, monkeypatch):
+    storage = f"sqlite:///{tmp_path / 'failing.db'}"
+    code = run_multirun(monkeypatch, tmp_path / "sweep", "hparams_search=optuna", f"hydra.sweeper.storage={storage}",
+                        "hydra.sweeper.n_trials=2", "loss=mse")  # fmt: skip  # mse cannot train a classifier
+    study = optuna.load_study(study_name="levers", storage=storage)
+    assert [trial.state for trial in study.trials] == [TrialState.FAIL, TrialState.FAIL]
+    assert code == 1
+    summary = json.loads((tmp_path / "sweep" / "1" / "summary.json").read_text())
+    assert summary["status"] == "failed" and summary["error"].startswith("LeversConfigError: loss='mse'")
+
+
 def parse(*overrides: str):
     return search_space(OverridesParser.create().parse_overrides(list(overrides)))
 

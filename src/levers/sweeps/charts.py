@@ -108,7 +108,7 @@ def _params(board: Leaderboard, out_dir: Path) -> Chart:
             categories = sorted(set(raw))
             xs = [categories.index(value) for value in raw]
             ax.set_xticks(range(len(categories)), categories, rotation=30, fontsize=7)
-            ax.set_xlim(-0.5, len(categories) - 0.5)
+            ax.set_xlim(-0.5, max(len(categories), 1) - 0.5)
         points = ax.scatter(xs, [job.value for job in scored], c=[_status_color(job) for job in scored], zorder=2)
         points.set_gid(f"param-{_slug(key)}")
         ax.set(xlabel=key, ylabel=board.monitor)
