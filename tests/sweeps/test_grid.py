@@ -66,3 +66,17 @@ def test_failing_job_is_marked_failed_while_the_other_completes(failing):
     assert second["status"] == "completed" and second["test"]["test/acc"] > 0.3  # ... and went on
     rows = list(csv.DictReader((sweep / "leaderboard.csv").open()))
     assert [(row["loss"], row["status"]) for row in rows] == [("cross_entropy", "completed"), ("mse", "failed")]
+
+
+def test_kfold_composes_with_a_sweep_each_point_scored_by_its_fold_mean(tmp_path, monkeypatch):
+    code = run_multirun(monkeypatch, tmp_path, "data.folds=2", "model.depth=1,2")
+    assert code == 0
+    rows = {row["job"]: row for row in csv.DictReader((tmp_path / "leaderboard.csv").open())}
+    assert sorted(rows) == ["0", "1"]
+    for job, row in rows.items():
+        summary = json.loads((tmp_path / job / "summary.json").read_text())
+        assert len(summary["folds"]) == 2 and (tmp_path / job / "fold_1" / "metrics.csv").exists()
+        assert float(row["val/loss"]) == pytest.approx(summary["cv"]["mean"], rel=1e-5)
+        assert float(row["val/loss std"]) == pytest.approx(summary["cv"]["std"], rel=1e-5)
+    page = (tmp_path / "report.html").read_text()
+    assert sorted(re.findall(r'<g id="series-(\d)-val_loss"', page)) == ["0", "1"]  # fold-mean curves
