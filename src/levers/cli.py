@@ -9,6 +9,8 @@ import warnings
 from pathlib import Path
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 import levers.config  # noqa: F401  (registers schemas and resolvers before Hydra composes)
@@ -55,6 +57,8 @@ def train_entry(cfg: DictConfig) -> float:
         return run(cfg)
     except LeversConfigError as error:
         logging.getLogger("levers").error("config error: %s", error)
+        if HydraConfig.get().mode == RunMode.MULTIRUN:
+            raise  # the sweep records this job as failed and goes on
         raise SystemExit(2) from None
     except LeversRunFailed as failure:
         logging.getLogger("levers").error("%s: %s", failure.status, failure)
@@ -77,7 +81,14 @@ def doctor_entry() -> None:
     raise SystemExit(doctor_main(sys.argv[1:]))
 
 
-SUBCOMMANDS = {"train": train_entry, "doctor": doctor_entry}
+def report_entry() -> None:
+    """`levers report <sweep dir>`: the leaderboard and HTML report of a multirun, rebuilt from its files."""
+    from levers.sweeps.report import main as report_main
+
+    raise SystemExit(report_main())
+
+
+SUBCOMMANDS = {"train": train_entry, "doctor": doctor_entry, "report": report_entry}
 
 
 def continue_in_place(argv: list[str]) -> list[str]:
@@ -90,7 +101,8 @@ def continue_in_place(argv: list[str]) -> list[str]:
 
 
 def main() -> None:
-    """`levers [train] [overrides...]`: the subcommand is optional and defaults to train."""
+    """`levers [train] [overrides...]` (the subcommand defaults to train), `levers report <sweep dir>`,
+    `levers doctor <run dir>`."""
     sys.argv = continue_in_place(sys.argv)
     command = SUBCOMMANDS[sys.argv.pop(1)] if len(sys.argv) > 1 and sys.argv[1] in SUBCOMMANDS else train_entry
     command()

@@ -19,6 +19,7 @@ from levers.callbacks.epoch_seeding import EpochSeeding
 from levers.callbacks.summary import RunSummary, as_floats
 from levers.checkpoint_io import AtomicCheckpointIO
 from levers.config.validate import validate_config, validate_monitor
+from levers.crossval import cross_validate
 from levers.data.datamodule import TabularDataModule
 from levers.diagnostics import doctor, gradcheck, lr_find, overfit
 from levers.errors import LeversRunFailed
@@ -78,6 +79,9 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
     `extra_callbacks` are added to the configured ones (for use from Python: notebooks, tests).
     """
     cfg, start_from = resume_point(cfg)
+    if cfg.data.folds > 1 and cfg.data.fold is None:
+        validate_config(cfg)
+        return cross_validate(cfg, train)  # this function once per fold; returns the k-fold mean
     built = build(cfg)
     data, module = built.data, built.module
     header = {**_header(cfg, data, built.loss.name), "resumed_from": start_from}

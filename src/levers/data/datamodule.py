@@ -8,9 +8,9 @@ import torch
 from omegaconf import DictConfig
 
 from levers.data.batches import InMemoryBatches
+from levers.data.folds import split_for
 from levers.data.scaling import AffineScaler
 from levers.data.sources import load_source, select_rows
-from levers.data.split import split_indices
 from levers.data.task import TaskSpec, infer_task
 from levers.errors import LeversConfigError
 
@@ -28,14 +28,7 @@ class TabularDataModule(pl.LightningDataModule):
         self.task: TaskSpec = infer_task(target, data.task)
         if self.task.is_classification:
             target = np.unique(target, return_inverse=True)[1]  # labels -> 0..k-1
-        split = split_indices(
-            target,
-            data.val_fraction,
-            data.test_fraction,
-            seed,
-            stratify=data.stratify and self.task.is_classification,
-            holdout_last=data.holdout_last,
-        )
+        split = split_for(target, data, seed, stratify=data.stratify and self.task.is_classification)
         for name, rows, fraction in (("val", split.val, data.val_fraction), ("test", split.test, data.test_fraction)):
             if fraction > 0 and len(rows) < MIN_EVAL_ROWS:
                 raise LeversConfigError(

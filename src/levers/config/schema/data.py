@@ -23,6 +23,8 @@ class DataConfig:
     target_scaling: str = "standard"  # regression only: standard | none
     holdout_last: int | None = None  # the last N rows are the test split (a data set's official test set)
     image_shape: list[int] | None = None  # [channels, height, width] for image data (cnn, rnn models)
+    folds: int = 1  # k >= 2: k-fold cross-validation (stratified for classification); the run returns the mean
+    fold: int | None = None  # with folds > 1: null runs every fold, i runs fold i only
 
 
 @dataclass

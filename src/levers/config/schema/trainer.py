@@ -88,6 +88,13 @@ class LayerMonitorConfig:
 
 
 @dataclass
+class OptunaPruningConfig:
+    _target_: str = "levers.sweeps.pruning.OptunaPruning"
+    monitor: str = "${monitor}"
+    fold: Any = "${data.fold}"  # k-fold: only the first fold reports, so a trial's steps stay epochs
+
+
+@dataclass
 class CallbacksConfig:
     """Each entry is a `_target_` node; set one to null to switch it off."""
 
@@ -97,6 +104,7 @@ class CallbacksConfig:
     lr_monitor: LearningRateMonitorConfig | None = field(default_factory=LearningRateMonitorConfig)
     nonfinite_guard: NonFiniteGuardConfig | None = field(default_factory=NonFiniteGuardConfig)
     monitor: LayerMonitorConfig | None = None  # per-layer statistics; on with `callbacks=monitor`
+    optuna_pruning: OptunaPruningConfig | None = None  # switched on by hparams_search=optuna
 
 
 @dataclass

@@ -1,0 +1,51 @@
+"""k-fold cross-validation end to end, in-process: k fold runs, their metrics, and the mean the run returns."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from levers.run import train
+
+KFOLD = ["data.folds=3", "data.limit=300", "trainer.max_epochs=2"]
+
+
+@pytest.fixture(scope="module")
+def kfold_run(tmp_path_factory):
+    from hydra import compose, initialize_config_dir
+    from omegaconf import open_dict
+
+    from tests.conftest import CONF, FAST
+    from tests.sweeps.conftest import one_torch_thread
+
+    out = tmp_path_factory.mktemp("kfold")
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=[*FAST, *KFOLD])
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(out)
+    with one_torch_thread():
+        returned = train(cfg)
+    return returned, json.loads((out / "summary.json").read_text()), out
+
+
+def test_kfold_trains_each_fold_in_its_own_directory(kfold_run):
+    _, summary, out = kfold_run
+    assert summary["status"] == "completed"
+    assert [fold["fold"] for fold in summary["folds"]] == [0, 1, 2]
+    for fold in range(3):
+        fold_summary = json.loads((out / f"fold_{fold}" / "summary.json").read_text())
+        assert fold_summary["status"] == "completed" and (out / f"fold_{fold}" / "metrics.csv").exists()
+        assert summary["folds"][fold]["best_value"] == fold_summary["best_value"]
+
+
+def test_kfold_reports_three_fold_metrics_their_mean_and_std(kfold_run):
+    returned, summary, _ = kfold_run
+    values = [fold["best_value"] for fold in summary["folds"]]
+    assert len(values) == 3 and len(set(values)) == 3  # three different validation parts
+    assert summary["cv"]["values"] == values
+    assert summary["cv"]["mean"] == pytest.approx(np.mean(values))
+    assert summary["cv"]["std"] == pytest.approx(np.std(values))
+    assert summary["best_value"] == returned == pytest.approx(np.mean(values))
+    assert summary["test"]["test/acc"] == pytest.approx(np.mean([f["test"]["test/acc"] for f in summary["folds"]]))
