@@ -13,6 +13,7 @@ from omegaconf import DictConfig
 
 import levers.config  # noqa: F401  (registers schemas and resolvers before Hydra composes)
 from levers.errors import LeversConfigError
+from levers.serving.commands import entry as serving_entry
 
 CONFIG_DIR_ENV = "LEVERS_CONFIG_DIR"
 
@@ -58,7 +59,7 @@ def train_entry(cfg: DictConfig) -> float:
         raise SystemExit(2) from None
 
 
-SUBCOMMANDS = {"train": train_entry}
+SUBCOMMANDS = {"train": train_entry, **{name: serving_entry(name) for name in ("eval", "predict", "export")}}
 
 
 def main() -> None:

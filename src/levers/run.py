@@ -12,13 +12,12 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import ModelCheckpoint
 
+from levers.assembly import build_module
 from levers.callbacks.summary import RunSummary, as_floats
 from levers.config.validate import validate_config, validate_monitor
 from levers.data.datamodule import TabularDataModule
-from levers.losses import build_loss
 from levers.metrics import loggable_names
-from levers.models import build_model
-from levers.module import LitModel
+from levers.serving.checkpoint import ServingState
 
 log = logging.getLogger(__name__)
 
@@ -28,24 +27,16 @@ def train(cfg: DictConfig) -> float:
     validate_config(cfg)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     data = TabularDataModule(cfg.data, cfg.scaling.method, cfg.seed)
-    loss = build_loss(cfg.loss, data.task)
     validate_monitor(cfg.monitor, loggable_names(data.task))
-    net = build_model(cfg.model, data.num_features, loss.output_units(data.task))
-    module = LitModel(
-        net,
-        loss,
-        data.task,
-        optimizer=instantiate(cfg.optimizer, _convert_="all"),
-        scheduler=cfg.scheduler,
-        feature_scaler=data.feature_scaler,
-        target_scaler=data.target_scaler,
-        l1=cfg.regularization.l1,
-    )
+    module = build_module(cfg, data.task, data.num_features, data.feature_scaler, data.target_scaler)
     output_dir = Path(cfg.paths.output_dir)
-    summary = RunSummary(output_dir / "summary.json", cfg.monitor, cfg.monitor_mode, _header(cfg, data, loss.name))
+    header = _header(cfg, data, module.loss_name)
+    summary = RunSummary(output_dir / "summary.json", cfg.monitor, cfg.monitor_mode, header)
     loggers = instantiate_entries(cfg.logger)
     trainer: pl.Trainer = instantiate(
-        cfg.trainer, callbacks=[*instantiate_entries(cfg.callbacks), summary], logger=loggers or False
+        cfg.trainer,
+        callbacks=[*instantiate_entries(cfg.callbacks), summary, ServingState(cfg, data)],
+        logger=loggers or False,
     )
     for logger in trainer.loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))

@@ -8,6 +8,7 @@ import torch
 from omegaconf import DictConfig
 
 from levers.data.batches import InMemoryBatches
+from levers.data.encoding import encode_after_split
 from levers.data.scaling import AffineScaler
 from levers.data.sources import load_source, select_rows
 from levers.data.split import split_indices
@@ -25,8 +26,10 @@ class TabularDataModule(pl.LightningDataModule):
         self.config, self.seed = data, seed
         features, target = select_rows(*load_source(data.source), data.classes, data.limit)
         self.task: TaskSpec = infer_task(target, data.task)
+        self.class_names: list = []
         if self.task.is_classification:
-            target = np.unique(target, return_inverse=True)[1]  # labels -> 0..k-1
+            classes, target = np.unique(target, return_inverse=True)  # labels -> 0..k-1
+            self.class_names = classes.tolist()
         split = split_indices(
             target,
             data.val_fraction,
@@ -38,6 +41,7 @@ class TabularDataModule(pl.LightningDataModule):
             raise LeversConfigError(
                 "data.batch_size", data.batch_size, f"at most the train split's size ({len(split.train)} rows)"
             )
+        features, self.encoder = encode_after_split(features, split.train, data)  # a table: fitted on train only
         x = torch.from_numpy(features)
         y = torch.from_numpy(target).long() if self.task.is_classification else _as_float_column(target)
         self.feature_scaler = AffineScaler(x.shape[1]).fit(x[split.train], scaling_method)

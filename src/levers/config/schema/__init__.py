@@ -14,10 +14,10 @@ from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
-from levers.config.schema import data, loss, model, optimization, trainer
+from levers.config.schema import data, loss, model, optimization, table, trainer
 from levers.config.schema.top import TrainConfig
 
-FAMILIES = (data, model, loss, optimization, trainer)
+FAMILIES = (data, model, loss, optimization, trainer, table)
 
 
 def all_options() -> dict[str, dict[str, Any]]:
