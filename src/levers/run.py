@@ -18,6 +18,7 @@ from levers.config.validate import validate_config, validate_monitor
 from levers.data.datamodule import TabularDataModule
 from levers.metrics import loggable_names
 from levers.serving.checkpoint import ServingState
+from levers.tracking import finish_trackers, log_hyperparams
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +39,12 @@ def train(cfg: DictConfig) -> float:
         callbacks=[*instantiate_entries(cfg.callbacks), summary, ServingState(cfg, data)],
         logger=loggers or False,
     )
-    for logger in trainer.loggers:
-        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    log_hyperparams(trainer.loggers, cfg)
     trainer.fit(module, datamodule=data)
     best_path = _best_checkpoint(trainer)
     results = trainer.test(module, datamodule=data, ckpt_path=best_path or None, verbose=False)
     test_metrics = as_floats(results[0]) if results else {}
+    finish_trackers(trainer.loggers)
     if trainer.is_global_zero:
         summary.write("completed", test=test_metrics, best_checkpoint=best_path)
         log.info("test metrics (%s weights): %s", "best" if best_path else "last", _fmt(test_metrics))
@@ -55,7 +56,8 @@ def instantiate_entries(group: DictConfig | None) -> list[Any]:
     """Instantiate every entry of a callbacks/logger group that is switched on (a `_target_` node)."""
     if not group:
         return []
-    return [instantiate(node) for node in group.values() if node is not None and "_target_" in node]
+    entries = [group[key] for key in group if not OmegaConf.is_missing(group, key)]  # unset loggers are MISSING
+    return [instantiate(node) for node in entries if node is not None and "_target_" in node]
 
 
 def _best_checkpoint(trainer: pl.Trainer) -> str:

@@ -1,0 +1,42 @@
+"""What every tracker gets beyond metrics: flat hyperparameters at the start, a clean finish at the end.
+
+Hyperparameters are one flat mapping keyed by full dotted names (`optimizer.lr`, `model.depth`): Lightning's
+loggers would flatten a nested dict with `/`; flattening first keeps the names users type on the command line,
+identical in every tracker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.loggers import Logger
+
+
+def flat_hparams(cfg: DictConfig) -> dict[str, Any]:
+    flat = _flatten(OmegaConf.to_container(cfg, resolve=True), "")
+    return {key: value for key, value in flat.items() if value != "???"}  # loggers left unset
+
+
+def _flatten(node: Any, prefix: str) -> dict[str, Any]:
+    if not isinstance(node, dict):
+        return {prefix[:-1]: str(node) if isinstance(node, list) else node}
+    flat: dict[str, Any] = {}
+    for key, value in node.items():
+        flat.update(_flatten(value, f"{prefix}{key}."))
+    return flat
+
+
+def log_hyperparams(loggers: Iterable[Logger], cfg: DictConfig) -> None:
+    params = flat_hparams(cfg)
+    for logger in loggers:
+        logger.log_hyperparams(params)
+
+
+def finish_trackers(loggers: Iterable[Logger]) -> None:
+    """Lightning leaves a W&B run open until the interpreter exits: close it, so its files are complete now and
+    the next job of a multirun starts a run of its own."""
+    for logger in loggers:
+        if type(logger).__name__ == "WandbLogger" and logger._experiment is not None:
+            logger.experiment.finish()
