@@ -1,6 +1,6 @@
 """Train with levers: `python train.py [group=option ...] [key=value ...]`; `--help` lists every lever."""
 
-from levers.cli import train_entry
+from levers.cli import main
 
 if __name__ == "__main__":
-    train_entry()
+    main()

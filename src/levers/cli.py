@@ -12,6 +12,7 @@ import hydra
 from omegaconf import DictConfig
 
 import levers.config  # noqa: F401  (registers schemas and resolvers before Hydra composes)
+from levers.distributed import launch_overrides
 from levers.errors import LeversConfigError
 from levers.serving.commands import entry as serving_entry
 
@@ -38,6 +39,7 @@ KNOWN_NOISE = (
     r"Experiment logs directory .* exists and is not empty.*",  # CSVLogger writes beside Hydra's files
     r"The number of training batches .* is smaller than the logging interval.*",  # we log per epoch
     r".*does not have many workers.*",  # batches come from memory, not DataLoader workers
+    r".*self.log\('(val|test)/.*sync_dist=True.*",  # under DDP every rank evaluates the whole val/test split
 )
 
 
@@ -65,4 +67,6 @@ SUBCOMMANDS = {"train": train_entry, **{name: serving_entry(name) for name in ("
 def main() -> None:
     """`levers [train] [overrides...]`: the subcommand is optional and defaults to train."""
     command = SUBCOMMANDS[sys.argv.pop(1)] if len(sys.argv) > 1 and sys.argv[1] in SUBCOMMANDS else train_entry
+    if command is train_entry:
+        sys.argv += launch_overrides(sys.argv[1:])  # SLURM / torchrun tasks agree on one run directory
     command()

@@ -16,6 +16,7 @@ from levers.assembly import build_module
 from levers.callbacks.summary import RunSummary, as_floats
 from levers.config.validate import validate_config, validate_monitor
 from levers.data.datamodule import TabularDataModule
+from levers.distributed import check_launch
 from levers.metrics import loggable_names
 from levers.serving.checkpoint import ServingState
 from levers.tracking import finish_trackers, log_hyperparams
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 def train(cfg: DictConfig) -> float:
     """Train, test the restored best checkpoint, write summary.json; return the best monitored value."""
     validate_config(cfg)
+    check_launch(cfg)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     data = TabularDataModule(cfg.data, cfg.scaling.method, cfg.seed)
     validate_monitor(cfg.monitor, loggable_names(data.task))

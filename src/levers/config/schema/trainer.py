@@ -15,6 +15,7 @@ class TrainerConfig:
     devices: Any = "auto"
     strategy: Any = "auto"
     num_nodes: int = 1
+    sync_batchnorm: bool = False
     precision: Any = "32-true"
     max_epochs: int = 300
     min_epochs: int | None = None
