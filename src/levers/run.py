@@ -19,6 +19,7 @@ from levers.data.datamodule import TabularDataModule
 from levers.distributed import check_launch
 from levers.metrics import loggable_names
 from levers.serving.checkpoint import ServingState
+from levers.terminal import is_quiet, print_final_table, trainer_display
 from levers.tracking import finish_trackers, log_hyperparams
 
 log = logging.getLogger(__name__)
@@ -36,11 +37,10 @@ def train(cfg: DictConfig) -> float:
     header = _header(cfg, data, module.loss_name)
     summary = RunSummary(output_dir / "summary.json", cfg.monitor, cfg.monitor_mode, header)
     loggers = instantiate_entries(cfg.logger)
-    trainer: pl.Trainer = instantiate(
-        cfg.trainer,
-        callbacks=[*instantiate_entries(cfg.callbacks), summary, ServingState(cfg, data)],
-        logger=loggers or False,
-    )
+    quiet = is_quiet(cfg)
+    display = trainer_display(cfg, quiet)
+    callbacks = [*instantiate_entries(cfg.callbacks), summary, ServingState(cfg, data), *display.pop("callbacks")]
+    trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, **display)
     log_hyperparams(trainer.loggers, cfg)
     trainer.fit(module, datamodule=data)
     best_path = _best_checkpoint(trainer)
@@ -48,9 +48,11 @@ def train(cfg: DictConfig) -> float:
     test_metrics = as_floats(results[0]) if results else {}
     finish_trackers(trainer.loggers)
     if trainer.is_global_zero:
-        summary.write("completed", test=test_metrics, best_checkpoint=best_path)
+        final = summary.write("completed", test=test_metrics, best_checkpoint=best_path)
         log.info("test metrics (%s weights): %s", "best" if best_path else "last", _fmt(test_metrics))
         log.info("run directory: %s", output_dir)
+        if not quiet:
+            print_final_table(final)
     return summary.best_value if summary.best_value is not None else float("nan")
 
 

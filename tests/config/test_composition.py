@@ -9,7 +9,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from levers.run import train
-from tests.conftest import group_options
+from tests.conftest import ROOT, group_options
 
 # Groups whose options only make sense on a matching task are paired with a data set that has it.
 DATA_FOR = {
@@ -30,7 +30,13 @@ GROUPS = [
     "callbacks",
     "logger",
 ]
-CASES = [(group, option) for group in GROUPS for option in group_options(group)]
+EXTRA_OVERRIDES = {
+    ("data", "table"): [f"data.path={ROOT / 'examples' / 'penguins.csv'}", "data.target=species", "data.impute=drop"],
+    ("logger", "mlflow"): ["logger.mlflow.tracking_uri=sqlite:///${paths.output_dir}/mlflow.db"],
+}
+# Options that need several processes or a GPU: composed here, trained in tests/e2e/test_ddp.py (ddp_cpu).
+MULTI_DEVICE = {("trainer", "gpu"), ("trainer", "ddp"), ("trainer", "ddp_cpu")}
+CASES = [(group, option) for group in GROUPS for option in group_options(group) if (group, option) not in MULTI_DEVICE]
 
 
 def test_every_group_has_options():
@@ -42,10 +48,23 @@ def test_option_composes_and_trains_one_step_with_finite_loss(make_cfg, group, o
     overrides = [f"{group}={option}", "trainer.fast_dev_run=true"]
     if (group, option) in DATA_FOR:
         overrides.append(f"data={DATA_FOR[group, option]}")
+    overrides += EXTRA_OVERRIDES.get((group, option), [])
     cfg = make_cfg(*overrides)
     OmegaConf.resolve(cfg)  # every interpolation resolves
     best = train(cfg)
     assert math.isfinite(best)
+
+
+def test_multi_device_trainer_options_compose_with_their_devices(make_cfg):
+    expected = {
+        "gpu": ("gpu", 1, "auto", False),
+        "ddp": ("gpu", -1, "ddp", True),
+        "ddp_cpu": ("cpu", 2, "ddp", True),
+    }
+    for option, values in expected.items():
+        trainer = make_cfg(f"trainer={option}", "trainer.precision=bf16-mixed").trainer
+        assert (trainer.accelerator, trainer.devices, trainer.strategy, trainer.sync_batchnorm) == values
+        assert trainer.precision == "bf16-mixed" and trainer.max_epochs == 3
 
 
 def test_optimizer_nodes_instantiate_real_torch_classes(make_cfg):

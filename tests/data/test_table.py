@@ -67,3 +67,21 @@ def test_parquet_reads_like_csv(csv, tmp_path):
     from_parquet = load_table(str(tmp_path / "houses.parquet"), "price", impute="drop")
     from_csv = load_table(str(csv), "price", impute="drop")
     pd.testing.assert_frame_equal(from_parquet.features, from_csv.features)
+
+
+def test_a_bad_table_fails_the_run_with_our_error_not_hydras_wrapper(make_cfg, tmp_path):
+    from levers.run import train
+
+    cfg = make_cfg("data=table", f"data.path={tmp_path / 'absent.csv'}", "data.target=y")
+    with pytest.raises(LeversConfigError, match=r"data.path=.*absent.csv"):
+        train(cfg)
+
+
+def test_shipped_wage_example_is_a_regression_on_text_and_numeric_columns(make_cfg):
+    from levers.data.datamodule import TabularDataModule
+
+    cfg = make_cfg("data=wage")
+    data = TabularDataModule(cfg.data, cfg.scaling.method, cfg.seed)
+    assert data.task.kind == "regression" and sum(data.split_size(s) for s in ("train", "val", "test")) == 3000
+    assert "logwage" not in data.encoder.columns and "maritl=2. Married" in data.encoder.output_names
+    assert data.num_features == len(data.encoder.output_names) == 23  # 2 numeric + 21 one-hot

@@ -124,3 +124,18 @@ def test_cli_predict_with_a_missing_key_exits_2_with_one_line(tmp_path):
     assert result.returncode == 2
     assert "config error: input=None is not allowed: set, e.g. `levers predict ckpt_path=... input=..." in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_levers_eval_and_predict_commands_run_on_a_checkpoint(runs, tmp_path, monkeypatch, capsys):
+    from levers.cli import SUBCOMMANDS
+
+    checkpoint = best_checkpoint(runs["multiclass"])
+    monkeypatch.setattr(sys, "argv", ["levers", f"ckpt_path={checkpoint}"])
+    SUBCOMMANDS["eval"]()
+    printed = dict(line.split("\t") for line in capsys.readouterr().out.strip().splitlines())
+    summary = json.loads((runs["multiclass"] / "summary.json").read_text())
+    assert float(printed["test/acc"]) == pytest.approx(summary["test"]["test/acc"], abs=1e-6)
+    output = tmp_path / "out" / "preds.csv"
+    monkeypatch.setattr(sys, "argv", ["levers", f"ckpt_path={checkpoint}", f"input={PENGUINS}", f"output={output}"])
+    SUBCOMMANDS["predict"]()
+    assert len(pd.read_csv(output)) == 344

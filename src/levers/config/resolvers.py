@@ -8,6 +8,8 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from levers.config.help import groups_help
+
 
 def unique_suffix() -> str:
     """Process id plus random hex: two runs started in the same second never share a directory.
@@ -26,5 +28,7 @@ def example_path(name: str) -> str:
 def register_resolvers() -> None:
     if not OmegaConf.has_resolver("unique"):
         OmegaConf.register_new_resolver("unique", unique_suffix, use_cache=True)
+    if not OmegaConf.has_resolver("levers_groups"):
+        OmegaConf.register_new_resolver("levers_groups", groups_help)
     if not OmegaConf.has_resolver("example"):
         OmegaConf.register_new_resolver("example", example_path)

@@ -20,6 +20,7 @@ class TrainConfig:
     seed: int = 42
     monitor: str = "val/loss"
     monitor_mode: str = "min"
+    quiet: bool | None = None
     paths: PathsConfig = field(default_factory=PathsConfig)
     data: Any = MISSING
     scaling: Any = MISSING
