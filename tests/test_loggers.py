@@ -11,7 +11,7 @@ from levers.tracking import flat_hparams
 
 
 def test_hyperparameters_are_flat_with_full_dotted_names(make_cfg):
-    cfg = make_cfg("trainer.max_epochs=1")
+    cfg = make_cfg("trainer.max_epochs=1", "data.limit=300")
     params = flat_hparams(cfg)
     assert params["optimizer.lr"] == cfg.optimizer.lr and params["model.depth"] == 2
     assert params["callbacks.early_stopping.patience"] == 20
@@ -23,7 +23,7 @@ def test_hyperparameters_are_flat_with_full_dotted_names(make_cfg):
 def test_csv_and_tensorboard_together_both_record_every_epoch(make_cfg):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    cfg = make_cfg("logger=[csv,tensorboard]", "trainer.max_epochs=2")
+    cfg = make_cfg("logger=[csv,tensorboard]", "trainer.max_epochs=2", "data.limit=300")
     train(cfg)
     out = Path(cfg.paths.output_dir)
     assert (out / "metrics.csv").read_text().count("\n") >= 3  # header, 2 epochs, test
@@ -41,6 +41,7 @@ def test_mlflow_run_reads_back_params_metrics_and_artifacts(make_cfg, tmp_path):
         f"logger.mlflow.tracking_uri={uri}",
         f"logger.mlflow.artifact_location={tmp_path}/artifacts",
         "trainer.max_epochs=2",
+        "data.limit=300",
     )
     train(cfg)
     client = MlflowClient(tracking_uri=uri)
@@ -56,7 +57,7 @@ def test_mlflow_run_reads_back_params_metrics_and_artifacts(make_cfg, tmp_path):
 
 
 def test_wandb_offline_writes_its_run_directory(make_cfg):
-    cfg = make_cfg("logger=wandb", "trainer.max_epochs=1")
+    cfg = make_cfg("logger=wandb", "trainer.max_epochs=1", "data.limit=300")
     train(cfg)
     (run_dir,) = (Path(cfg.paths.output_dir) / "wandb").glob("offline-run-*")
     (records,) = run_dir.glob("run-*.wandb")  # what `wandb sync` uploads later

@@ -15,7 +15,7 @@ from tests.conftest import ROOT, group_options
 
 
 def test_progress_bar_shows_live_metrics_and_the_run_ends_with_a_table(make_cfg, capsys):
-    cfg = make_cfg("trainer.enable_progress_bar=true", "trainer.max_epochs=2", "quiet=false")
+    cfg = make_cfg("trainer.enable_progress_bar=true", "trainer.max_epochs=2", "data.limit=300", "quiet=false")
     train(cfg)
     out = capsys.readouterr().out
     assert "Epoch 1/1" in out

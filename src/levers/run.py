@@ -20,7 +20,7 @@ from levers.distributed import check_launch
 from levers.metrics import loggable_names
 from levers.serving.checkpoint import ServingState
 from levers.terminal import is_quiet, print_final_table, trainer_display
-from levers.tracking import finish_trackers, log_hyperparams
+from levers.tracking import FinishTrackersOnFailure, finish_trackers, log_hyperparams
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,8 @@ def train(cfg: DictConfig) -> float:
     loggers = instantiate_entries(cfg.logger)
     quiet = is_quiet(cfg)
     display = trainer_display(cfg, quiet)
-    callbacks = [*instantiate_entries(cfg.callbacks), summary, ServingState(cfg, data), *display.pop("callbacks")]
+    callbacks = [*instantiate_entries(cfg.callbacks), summary, ServingState(cfg, data), FinishTrackersOnFailure()]
+    callbacks += display.pop("callbacks")
     trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, **display)
     log_hyperparams(trainer.loggers, cfg)
     trainer.fit(module, datamodule=data)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import Logger
 
@@ -34,9 +35,14 @@ def log_hyperparams(loggers: Iterable[Logger], cfg: DictConfig) -> None:
         logger.log_hyperparams(params)
 
 
-def finish_trackers(loggers: Iterable[Logger]) -> None:
+def finish_trackers(loggers: Iterable[Logger], failed: bool = False) -> None:
     """Lightning leaves a W&B run open until the interpreter exits: close it, so its files are complete now and
-    the next job of a multirun starts a run of its own."""
+    the next job of a multirun starts a run of its own (also after a failure, marked as failed)."""
     for logger in loggers:
         if type(logger).__name__ == "WandbLogger" and logger._experiment is not None:
-            logger.experiment.finish()
+            logger.experiment.finish(exit_code=1 if failed else 0)
+
+
+class FinishTrackersOnFailure(pl.Callback):
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        finish_trackers(trainer.loggers, failed=True)

@@ -24,8 +24,8 @@ from tests.conftest import CONF, FAST, ROOT
 
 PENGUINS = str(ROOT / "examples" / "penguins.csv")
 RUNS = {
-    "regression": ["data=wage", "data.limit=600"],
-    "binary": ["data=wage", "data.target=health_ins", "data.limit=600"],
+    "regression": ["data=wage", "data.limit=400"],
+    "binary": ["data=wage", "data.target=health_ins", "data.limit=400"],
     "multiclass": ["data=table", f"data.path={PENGUINS}", "data.target=species", "data.impute=median"],
 }
 
@@ -36,7 +36,7 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     out = {}
     for kind, overrides in RUNS.items():
         with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-            cfg = compose("train", overrides=[*FAST, *overrides])
+            cfg = compose("train", overrides=[*FAST, "trainer.max_epochs=2", *overrides])
         with open_dict(cfg):
             cfg.paths.output_dir = str(tmp_path_factory.mktemp(kind))
         train(cfg)
