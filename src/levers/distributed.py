@@ -61,9 +61,9 @@ def in_multirun() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
-def check_launch(cfg: DictConfig) -> None:
+def check_launch(cfg: DictConfig, multirun: bool | None = None) -> None:
     """Refuse a launch that would go wrong only after it started."""
-    multirun = in_multirun()
+    multirun = in_multirun() if multirun is None else multirun
     strategy = cfg.trainer.get("strategy")
     devices = cfg.trainer.get("devices")
     several = devices not in (1, "1", [0]) or cfg.trainer.get("num_nodes", 1) > 1

@@ -139,3 +139,22 @@ def test_levers_eval_and_predict_commands_run_on_a_checkpoint(runs, tmp_path, mo
     monkeypatch.setattr(sys, "argv", ["levers", f"ckpt_path={checkpoint}", f"input={PENGUINS}", f"output={output}"])
     SUBCOMMANDS["predict"]()
     assert len(pd.read_csv(output)) == 344
+
+
+def test_multi_target_regression_trains_and_predicts_every_target(make_cfg, tmp_path):
+    cfg = make_cfg("data=wage", "data.target=[wage,age]", "data.limit=300", "trainer.max_epochs=1")
+    train(cfg)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["task"] == "regression" and set(summary["test"]) >= {"test/mae", "test/r2"}
+    restored = restore(summary["best_checkpoint"])
+    wage = ROOT / "examples" / "wage.csv"
+    predictions = predict_file(restored, str(wage), str(tmp_path / "p.csv"))
+    assert list(predictions.columns) == ["predicted_wage", "predicted_age"]
+    assert 20 < predictions["predicted_age"].mean() < 65  # ages in the data: 18..80, in years, not scaled units
+
+
+def test_eval_works_on_a_bundled_array_data_set(make_cfg, tmp_path):
+    cfg = make_cfg("data=wine", "trainer.max_epochs=2")
+    train(cfg)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert evaluate(restore(summary["best_checkpoint"])) == pytest.approx(summary["test"], abs=1e-6)
