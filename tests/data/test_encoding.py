@@ -41,3 +41,13 @@ def test_state_survives_a_weights_only_torch_load(tmp_path):
     torch.save({"encoder": encoder.state()}, tmp_path / "state.pt")
     loaded = TableEncoder.from_state(torch.load(tmp_path / "state.pt", weights_only=True)["encoder"])
     np.testing.assert_array_equal(loaded.transform(FRAME), encoder.transform(FRAME))
+
+
+def test_input_without_a_training_column_is_refused_naming_it():
+    import pytest
+
+    from levers.errors import LeversConfigError
+
+    encoder = TableEncoder.fit(FRAME.iloc[TRAIN], "median")
+    with pytest.raises(LeversConfigError, match=r"missing columns \['colour'\]"):
+        encoder.transform(FRAME[["size"]])
