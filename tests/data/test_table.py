@@ -85,3 +85,12 @@ def test_shipped_wage_example_is_a_regression_on_text_and_numeric_columns(make_c
     assert data.task.kind == "regression" and sum(data.split_size(s) for s in ("train", "val", "test")) == 3000
     assert "logwage" not in data.encoder.columns and "maritl=2. Married" in data.encoder.output_names
     assert data.num_features == len(data.encoder.output_names) == 23  # 2 numeric + 21 one-hot
+
+
+def test_a_text_target_is_classification_and_refuses_regression():
+    from levers.data.task import infer_task
+
+    labels = np.array(["yes", "no", "no", "yes", "maybe"])
+    assert infer_task(labels).kind == "multiclass" and infer_task(labels).num_classes == 3
+    with pytest.raises(LeversConfigError, match=r"data.task='regression'.*the target is text"):
+        infer_task(labels, "regression")
