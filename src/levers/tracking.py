@@ -12,7 +12,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
-from pytorch_lightning.loggers import Logger
+from pytorch_lightning.loggers import Logger, WandbLogger
 
 
 def flat_hparams(cfg: DictConfig) -> dict[str, Any]:
@@ -38,9 +38,11 @@ def log_hyperparams(loggers: Iterable[Logger], cfg: DictConfig) -> None:
 def finish_trackers(loggers: Iterable[Logger], failed: bool = False) -> None:
     """Lightning leaves a W&B run open until the interpreter exits: close it, so its files are complete now and
     the next job of a multirun starts a run of its own (also after a failure, marked as failed)."""
-    for logger in loggers:
-        if type(logger).__name__ == "WandbLogger" and logger._experiment is not None:
-            logger.experiment.finish(exit_code=1 if failed else 0)
+    if any(isinstance(logger, WandbLogger) for logger in loggers):
+        import wandb  # only when a W&B logger was chosen: a heavy import
+
+        if wandb.run is not None:
+            wandb.finish(exit_code=1 if failed else 0)
 
 
 class FinishTrackersOnFailure(pl.Callback):

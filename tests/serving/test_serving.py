@@ -158,3 +158,16 @@ def test_eval_works_on_a_bundled_array_data_set(make_cfg, tmp_path):
     train(cfg)
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert evaluate(restore(summary["best_checkpoint"])) == pytest.approx(summary["test"], abs=1e-6)
+
+
+def test_a_misspelt_command_key_is_named_with_the_allowed_keys():
+    from levers.errors import LeversConfigError
+    from levers.serving.commands import parse
+
+    with pytest.raises(LeversConfigError, match=r"ckpt='a.ckpt' is not allowed: a key of `levers export`: ckpt_path"):
+        parse("export", ["ckpt=a.ckpt"])
+    assert parse("export", ["ckpt_path=a.ckpt", "format=onnx"]) == {
+        "ckpt_path": "a.ckpt",
+        "format": "onnx",
+        "output": None,
+    }

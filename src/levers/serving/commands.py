@@ -24,8 +24,10 @@ def parse(command: str, argv: list[str]) -> dict[str, str | None]:
     values: dict[str, str | None] = dict(optional)
     for argument in argv:
         key, sep, value = argument.partition("=")
-        if not sep or key not in allowed:
-            raise LeversConfigError(argument, "", f"key=value with key one of {', '.join(allowed)}")
+        if not sep:
+            raise LeversConfigError("argument", argument, f"key=value, with key one of {', '.join(allowed)}")
+        if key not in allowed:
+            raise LeversConfigError(key, value, f"a key of `levers {command}`: {', '.join(allowed)}")
         values[key] = value
     absent = [key for key in required if key not in values]
     if absent:
