@@ -14,7 +14,9 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 import levers.config  # noqa: F401  (registers schemas and resolvers before Hydra composes)
+from levers.distributed import launch_overrides
 from levers.errors import LeversConfigError, LeversRunFailed
+from levers.serving.commands import entry as serving_entry
 
 CONFIG_DIR_ENV = "LEVERS_CONFIG_DIR"
 
@@ -39,6 +41,7 @@ KNOWN_NOISE = (
     r"Experiment logs directory .* exists and is not empty.*",  # CSVLogger writes beside Hydra's files
     r"The number of training batches .* is smaller than the logging interval.*",  # we log per epoch
     r".*does not have many workers.*",  # batches come from memory, not DataLoader workers
+    r".*self.log\('(val|test)/.*sync_dist=True.*",  # under DDP every rank evaluates the whole val/test split
 )
 
 
@@ -88,7 +91,12 @@ def report_entry() -> None:
     raise SystemExit(report_main())
 
 
-SUBCOMMANDS = {"train": train_entry, "doctor": doctor_entry, "report": report_entry}
+SUBCOMMANDS = {
+    "train": train_entry,
+    "doctor": doctor_entry,
+    "report": report_entry,
+    **{name: serving_entry(name) for name in ("eval", "predict", "export")},
+}
 
 
 def continue_in_place(argv: list[str]) -> list[str]:
@@ -105,4 +113,6 @@ def main() -> None:
     `levers doctor <run dir>`."""
     sys.argv = continue_in_place(sys.argv)
     command = SUBCOMMANDS[sys.argv.pop(1)] if len(sys.argv) > 1 and sys.argv[1] in SUBCOMMANDS else train_entry
+    if command is train_entry:
+        sys.argv += launch_overrides(sys.argv[1:])  # SLURM / torchrun tasks agree on one run directory
     command()

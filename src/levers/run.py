@@ -14,6 +14,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import ModelCheckpoint, StochasticWeightAveraging
 
+from levers.assembly import build_module
 from levers.callbacks.adagrad_reset import AdagradReset
 from levers.callbacks.epoch_seeding import EpochSeeding
 from levers.callbacks.summary import RunSummary, as_floats
@@ -22,23 +23,23 @@ from levers.config.validate import validate_config, validate_monitor
 from levers.crossval import cross_validate
 from levers.data.datamodule import TabularDataModule
 from levers.diagnostics import doctor, gradcheck, lr_find, overfit
+from levers.distributed import check_launch
 from levers.errors import LeversRunFailed
-from levers.losses import LossChoice, build_loss
 from levers.metrics import loggable_names
-from levers.models import build_model
 from levers.module import LitModel
-from levers.optim import optimizer_factory
 from levers.resume import resume_point
+from levers.serving.checkpoint import ServingState
+from levers.terminal import is_quiet, print_final_table, trainer_display
+from levers.tracking import FinishTrackersOnFailure, finish_trackers, log_hyperparams
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Built:
-    """What every mode starts from: the prepared data, the loss and the LightningModule (initial weights)."""
+    """What every mode starts from: the prepared data and the LightningModule (initial weights)."""
 
     data: TabularDataModule
-    loss: LossChoice
     module: LitModel
 
 
@@ -47,21 +48,9 @@ def build(cfg: DictConfig) -> Built:
     validate_config(cfg)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     data = TabularDataModule(cfg.data, cfg.scaling.method, cfg.seed)
-    loss = build_loss(cfg.loss, data.task)
     validate_monitor(cfg.monitor, loggable_names(data.task))
-    net = build_model(cfg.model, data.num_features, loss.output_units(data.task))
-    module = LitModel(
-        net,
-        loss,
-        data.task,
-        optimizer=optimizer_factory(cfg.optimizer),
-        scheduler=cfg.scheduler,
-        feature_scaler=data.feature_scaler,
-        target_scaler=data.target_scaler,
-        l1=cfg.regularization.l1,
-        l1_activity=cfg.regularization.l1_activity,
-    )
-    return Built(data, loss, module)
+    module = build_module(cfg, data.task, data.num_features, data.feature_scaler, data.target_scaler)
+    return Built(data, module)
 
 
 def run(cfg: DictConfig) -> float:
@@ -79,29 +68,37 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
     `extra_callbacks` are added to the configured ones (for use from Python: notebooks, tests).
     """
     cfg, start_from = resume_point(cfg)
+    validate_config(cfg)
+    check_launch(cfg)
     if cfg.data.folds > 1 and cfg.data.fold is None:
-        validate_config(cfg)
         return cross_validate(cfg, train)  # this function once per fold; returns the k-fold mean
     built = build(cfg)
     data, module = built.data, built.module
-    header = {**_header(cfg, data, built.loss.name), "resumed_from": start_from}
+    header = {**_header(cfg, data, module.loss_name), "resumed_from": start_from}
     if cfg.optimizer.lr == "auto":
         header["lr_auto"] = lr_find.choose_lr(cfg, built)
     output_dir = Path(cfg.paths.output_dir)
     summary = RunSummary(output_dir / "summary.json", cfg.monitor, cfg.monitor_mode, header)
-    loggers = instantiate_entries(cfg.logger)
+    quiet = is_quiet(cfg)
+    display = trainer_display(cfg, quiet)
     callbacks = [
         *instantiate_entries(cfg.callbacks),
         *lever_callbacks(cfg),
         EpochSeeding(cfg.seed),
+        ServingState(cfg, data),
+        FinishTrackersOnFailure(),
+        *display.pop("callbacks"),
         *extra_callbacks,
         summary,
     ]
     trainer: pl.Trainer = instantiate(
-        cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()]
+        cfg.trainer,
+        callbacks=callbacks,
+        logger=instantiate_entries(cfg.logger) or False,
+        plugins=[AtomicCheckpointIO()],
+        **display,
     )
-    for logger in trainer.loggers:
-        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    log_hyperparams(trainer.loggers, cfg)
     try:
         trainer.fit(module, datamodule=data, ckpt_path=start_from)
     except LeversRunFailed:
@@ -113,11 +110,14 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
     weights = "swa" if _uses_swa(cfg) else "best" if best_path else "last"
     results = trainer.test(module, datamodule=data, ckpt_path=best_path or None, verbose=False)
     test_metrics = as_floats(results[0]) if results else {}
+    finish_trackers(trainer.loggers)
     if trainer.is_global_zero:
-        summary.write("completed", test=test_metrics, best_checkpoint=best_path, tested_weights=weights)
+        final = summary.write("completed", test=test_metrics, best_checkpoint=best_path, tested_weights=weights)
         log.info("test metrics (%s weights): %s", weights, _fmt(test_metrics))
-        doctor.advise(output_dir, cfg)
         log.info("run directory: %s", output_dir)
+        doctor.advise(output_dir, cfg)
+        if not quiet:
+            print_final_table(final)
     return summary.best_value if summary.best_value is not None else float("nan")
 
 
@@ -129,7 +129,8 @@ def instantiate_entries(group: DictConfig | None) -> list[Any]:
     """Instantiate every entry of a callbacks/logger group that is switched on (a `_target_` node)."""
     if not group:
         return []
-    return [instantiate(node) for node in group.values() if node is not None and "_target_" in node]
+    entries = [group[key] for key in group if not OmegaConf.is_missing(group, key)]  # unset loggers are MISSING
+    return [instantiate(node) for node in entries if node is not None and "_target_" in node]
 
 
 def lever_callbacks(cfg: DictConfig) -> list[pl.Callback]:

@@ -9,7 +9,7 @@ from omegaconf import OmegaConf
 
 from levers.optim import optimizer_factory
 from levers.run import train
-from tests.conftest import group_options
+from tests.conftest import ROOT, group_options
 from tests.idx_files import write_fashion_mnist
 
 # Groups whose options only make sense on a matching task are paired with a data set that has it.
@@ -31,7 +31,13 @@ GROUPS = [
     "callbacks",
     "logger",
 ]
-CASES = [(group, option) for group in GROUPS for option in group_options(group)]
+EXTRA_OVERRIDES = {
+    ("data", "table"): [f"data.path={ROOT / 'examples' / 'penguins.csv'}", "data.target=species", "data.impute=drop"],
+    ("logger", "mlflow"): ["logger.mlflow.tracking_uri=sqlite:///${paths.output_dir}/mlflow.db"],
+}
+# Options that need several processes or a GPU: composed here, trained in tests/e2e/test_ddp.py (ddp_cpu).
+MULTI_DEVICE = {("trainer", "gpu"), ("trainer", "ddp"), ("trainer", "ddp_cpu")}
+CASES = [(group, option) for group in GROUPS for option in group_options(group) if (group, option) not in MULTI_DEVICE]
 
 
 def test_every_group_has_options():
@@ -46,10 +52,23 @@ def test_option_composes_and_trains_one_step_with_finite_loss(make_cfg, tmp_path
     if (group, option) == ("data", "fashion_mnist"):  # the real reader on tiny idx files, not the 30 MB package
         root = write_fashion_mnist(tmp_path, train_rows=200)
         overrides += [f"data.source.root={root}", "data.holdout_last=20", "data.batch_size=16"]
+    overrides += EXTRA_OVERRIDES.get((group, option), [])
     cfg = make_cfg(*overrides)
     OmegaConf.resolve(cfg)  # every interpolation resolves
     best = train(cfg)
     assert math.isfinite(best)
+
+
+def test_multi_device_trainer_options_compose_with_their_devices(make_cfg):
+    expected = {
+        "gpu": ("gpu", 1, "auto", False),
+        "ddp": ("gpu", -1, "ddp", True),
+        "ddp_cpu": ("cpu", 2, "ddp", True),
+    }
+    for option, values in expected.items():
+        trainer = make_cfg(f"trainer={option}", "trainer.precision=bf16-mixed").trainer
+        assert (trainer.accelerator, trainer.devices, trainer.strategy, trainer.sync_batchnorm) == values
+        assert trainer.precision == "bf16-mixed" and trainer.max_epochs == 3
 
 
 def test_optimizer_nodes_instantiate_real_torch_classes(make_cfg):

@@ -8,6 +8,7 @@ import torch
 from omegaconf import DictConfig
 
 from levers.data.batches import InMemoryBatches
+from levers.data.encoding import encode_after_split
 from levers.data.folds import split_for
 from levers.data.scaling import AffineScaler
 from levers.data.sources import load_source, select_rows
@@ -26,8 +27,10 @@ class TabularDataModule(pl.LightningDataModule):
         self.config, self.seed = data, seed
         features, target = select_rows(*load_source(data.source), data.classes, data.limit)
         self.task: TaskSpec = infer_task(target, data.task)
+        self.class_names: list = []
         if self.task.is_classification:
-            target = np.unique(target, return_inverse=True)[1]  # labels -> 0..k-1
+            classes, target = np.unique(target, return_inverse=True)  # labels -> 0..k-1
+            self.class_names = classes.tolist()
         split = split_for(target, data, seed, stratify=data.stratify and self.task.is_classification)
         for name, rows, fraction in (("val", split.val, data.val_fraction), ("test", split.test, data.test_fraction)):
             if fraction > 0 and len(rows) < MIN_EVAL_ROWS:
@@ -40,6 +43,7 @@ class TabularDataModule(pl.LightningDataModule):
             raise LeversConfigError(
                 "data.batch_size", data.batch_size, f"at most the train split's size ({len(split.train)} rows)"
             )
+        features, self.encoder = encode_after_split(features, split.train, data)  # a table: fitted on train only
         x = torch.from_numpy(features)
         y = torch.from_numpy(target).long() if self.task.is_classification else _as_float_column(target)
         self.feature_scaler = AffineScaler(x.shape[1]).fit(x[split.train], scaling_method)

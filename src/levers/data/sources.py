@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import numpy as np
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from levers.data.table import Table
 from levers.errors import LeversConfigError
 
 
 def load_source(source: DictConfig) -> tuple[np.ndarray, np.ndarray]:
     """Call the source and check what it returns before anything reaches torch."""
-    loaded = instantiate(source)
+    try:
+        loaded = instantiate(source)
+    except InstantiationException as error:  # surface our own one-line error, not Hydra's wrapper
+        if isinstance(error.__cause__, LeversConfigError):
+            raise error.__cause__ from None
+        raise
+    if isinstance(loaded, Table):  # columns are checked by the table loader and encoded after the split
+        return loaded.features, loaded.target
     if not (isinstance(loaded, tuple) and len(loaded) == 2):
         raise LeversConfigError("data.source", source.get("_target_"), "a callable returning (features, target)")
     features, target = (np.asarray(part) for part in loaded)

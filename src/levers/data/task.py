@@ -27,6 +27,8 @@ def infer_task(target: np.ndarray, requested: str = "auto") -> TaskSpec:
     """Integer-valued targets with few distinct values are classes; anything else is regression."""
     if requested not in ("auto", *TASK_KINDS):
         raise LeversConfigError("data.task", requested, f"one of auto, {', '.join(TASK_KINDS)}")
+    if requested == "regression" and target.dtype.kind in "OUS":
+        raise LeversConfigError("data.task", requested, "binary or multiclass (or auto): the target is text")
     if requested == "regression" or (requested == "auto" and not _looks_like_classes(target)):
         return TaskSpec("regression", num_targets=1 if target.ndim == 1 else target.shape[1])
     num_classes = len(np.unique(target))
@@ -41,6 +43,8 @@ def infer_task(target: np.ndarray, requested: str = "auto") -> TaskSpec:
 def _looks_like_classes(target: np.ndarray) -> bool:
     if target.ndim != 1:
         return False
+    if target.dtype.kind in "OUSb":  # text or boolean labels
+        return True
     if target.dtype.kind in "iub":
         return len(np.unique(target)) <= MAX_CLASSES
     return bool(np.all(np.mod(target, 1) == 0)) and len(np.unique(target)) <= 20

@@ -104,10 +104,15 @@ def feature_spread(features: Any) -> float | None:
 
 
 def _saved_config(run_dir: Path) -> DictConfig | None:
-    """Hydra's saved config, or the resolved copy the loggers keep (hparams.yaml) when Hydra did not save one."""
-    for path in (run_dir / ".hydra" / "config.yaml", run_dir / "hparams.yaml"):
-        if path.exists():
-            return OmegaConf.load(path)
+    """Hydra's saved config, or the resolved copy the loggers keep (hparams.yaml, flat dotted keys) when Hydra
+    did not save one."""
+    if (run_dir / ".hydra" / "config.yaml").exists():
+        return OmegaConf.load(run_dir / ".hydra" / "config.yaml")
+    if (run_dir / "hparams.yaml").exists():
+        nested = OmegaConf.create({})
+        for key, value in OmegaConf.to_container(OmegaConf.load(run_dir / "hparams.yaml")).items():
+            OmegaConf.update(nested, str(key), value, force_add=True)
+        return nested
     return None
 
 

@@ -14,10 +14,10 @@ from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
-from levers.config.schema import data, diagnostics, loss, model, optimization, scheduler, trainer
+from levers.config.schema import data, diagnostics, loss, model, optimization, scheduler, table, trainer
 from levers.config.schema.top import TrainConfig
 
-FAMILIES = (data, model, loss, optimization, scheduler, trainer, diagnostics)
+FAMILIES = (data, model, loss, optimization, scheduler, trainer, diagnostics, table)
 
 
 def all_options() -> dict[str, dict[str, Any]]:

@@ -23,6 +23,7 @@ class TrainConfig:
     monitor_mode: str = "min"
     resume: str | None = None  # a run directory to continue (its config, its checkpoints/last.ckpt)
     ckpt_path: str | None = None  # start this config's training from a checkpoint
+    quiet: bool | None = None
     paths: PathsConfig = field(default_factory=PathsConfig)
     data: Any = MISSING
     scaling: Any = MISSING

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from omegaconf import MISSING
+
 
 @dataclass
 class TrainerConfig:
@@ -13,6 +15,7 @@ class TrainerConfig:
     devices: Any = "auto"
     strategy: Any = "auto"
     num_nodes: int = 1
+    sync_batchnorm: bool = False
     precision: Any = "32-true"
     max_epochs: int = 300
     min_epochs: int | None = None
@@ -116,10 +119,45 @@ class CSVLoggerConfig:
 
 
 @dataclass
-class LoggerConfig:
-    """Every logger an option can switch on; options compose (`logger=[csv,...]`)."""
+class TensorBoardLoggerConfig:
+    _target_: str = "pytorch_lightning.loggers.TensorBoardLogger"
+    save_dir: str = "${paths.output_dir}"
+    name: str = "tensorboard"
+    version: str = ""
+    default_hp_metric: bool = False
 
-    csv: CSVLoggerConfig | None = None
+
+@dataclass
+class MLFlowLoggerConfig:
+    _target_: str = "pytorch_lightning.loggers.MLFlowLogger"
+    tracking_uri: str = "sqlite:///outputs/mlflow.db"
+    experiment_name: str = "levers"
+    run_name: str | None = None
+    artifact_location: str | None = None
+    log_model: Any = True
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class WandbLoggerConfig:
+    _target_: str = "pytorch_lightning.loggers.WandbLogger"
+    project: str = "levers"
+    name: str | None = None
+    save_dir: str = "${paths.output_dir}"
+    offline: bool = True
+    log_model: Any = False
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LoggerConfig:
+    """Every logger an option can switch on. Unset entries are MISSING, not None: merging a later option's schema
+    leaves an earlier option's logger in place, so options compose (`logger=[csv,tensorboard]`)."""
+
+    csv: CSVLoggerConfig | None = MISSING
+    tensorboard: TensorBoardLoggerConfig | None = MISSING
+    mlflow: MLFlowLoggerConfig | None = MISSING
+    wandb: WandbLoggerConfig | None = MISSING
 
 
 OPTIONS: dict[str, dict[str, Any]] = {

@@ -1,0 +1,96 @@
+"""Reading your own table: column selection, missing values and the errors a user sees."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from levers.data.table import load_table
+from levers.errors import LeversConfigError
+
+
+@pytest.fixture
+def csv(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "id": [1, 2, 3, 4, 5, 6],
+            "size": [1.0, 2.0, np.nan, 4.0, 5.0, 6.0],
+            "colour": ["red", "blue", "red", None, "blue", "red"],
+            "price": [10.0, 20.0, 30.0, 40.0, 50.0, 60.0],
+            "tax": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+        }
+    )
+    path = tmp_path / "houses.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_missing_file_names_data_path(tmp_path):
+    with pytest.raises(LeversConfigError, match=r"data.path=.*nope.csv.*an existing file"):
+        load_table(str(tmp_path / "nope.csv"), "price")
+
+
+def test_missing_target_column_lists_the_columns(csv):
+    with pytest.raises(LeversConfigError, match=r"data.target='cost'.*columns of the file: id, size, colour, price"):
+        load_table(str(csv), "cost")
+
+
+def test_missing_values_with_impute_error_name_the_columns(csv):
+    with pytest.raises(LeversConfigError, match=r"data.impute='error'.*\{'size': 1, 'colour': 1\}"):
+        load_table(str(csv), "price")
+
+
+def test_text_column_without_encoding_is_named(csv):
+    with pytest.raises(LeversConfigError, match=r"data.encoding='error'.*\['colour'\] are not numeric"):
+        load_table(str(csv), "price", impute="drop", encoding="error")
+
+
+def test_impute_drop_removes_incomplete_rows(csv):
+    table = load_table(str(csv), "price", impute="drop")
+    assert table.target.tolist() == [10.0, 20.0, 50.0, 60.0]
+
+
+def test_features_and_drop_select_the_input_columns(csv):
+    assert list(load_table(str(csv), "price", drop=["id", "tax"], impute="mean").features.columns) == ["size", "colour"]
+    assert list(load_table(str(csv), "price", features=["tax", "id"]).features.columns) == ["tax", "id"]
+
+
+def test_a_list_of_targets_gives_a_float_matrix(csv):
+    table = load_table(str(csv), ["price", "tax"], drop=["id"], impute="median")
+    assert table.target.shape == (6, 2) and table.target.dtype == np.float32
+    assert "tax" not in table.features.columns
+
+
+def test_parquet_reads_like_csv(csv, tmp_path):
+    pd.read_csv(csv).to_parquet(tmp_path / "houses.parquet")
+    from_parquet = load_table(str(tmp_path / "houses.parquet"), "price", impute="drop")
+    from_csv = load_table(str(csv), "price", impute="drop")
+    pd.testing.assert_frame_equal(from_parquet.features, from_csv.features)
+
+
+def test_a_bad_table_fails_the_run_with_our_error_not_hydras_wrapper(make_cfg, tmp_path):
+    from levers.run import train
+
+    cfg = make_cfg("data=table", f"data.path={tmp_path / 'absent.csv'}", "data.target=y")
+    with pytest.raises(LeversConfigError, match=r"data.path=.*absent.csv"):
+        train(cfg)
+
+
+def test_shipped_wage_example_is_a_regression_on_text_and_numeric_columns(make_cfg):
+    from levers.data.datamodule import TabularDataModule
+
+    cfg = make_cfg("data=wage")
+    data = TabularDataModule(cfg.data, cfg.scaling.method, cfg.seed)
+    assert data.task.kind == "regression" and sum(data.split_size(s) for s in ("train", "val", "test")) == 3000
+    assert "logwage" not in data.encoder.columns and "maritl=2. Married" in data.encoder.output_names
+    assert data.num_features == len(data.encoder.output_names) == 23  # 2 numeric + 21 one-hot
+
+
+def test_a_text_target_is_classification_and_refuses_regression():
+    from levers.data.task import infer_task
+
+    labels = np.array(["yes", "no", "no", "yes", "maybe"])
+    assert infer_task(labels).kind == "multiclass" and infer_task(labels).num_classes == 3
+    with pytest.raises(LeversConfigError, match=r"data.task='regression'.*the target is text"):
+        infer_task(labels, "regression")

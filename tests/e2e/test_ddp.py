@@ -1,0 +1,49 @@
+"""A real two-process DDP run on CPU (gloo): one run directory, one summary, the single-process run's metrics."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from levers.run import train
+from tests.conftest import FAST, ROOT
+
+pytestmark = pytest.mark.slow
+# 596 digits leave 416 train rows: 13 batches of 32 in one process, or 13 of 16 on each of two ranks. DDP averages
+# the two ranks' gradients, and rank r takes rows r, r+2, ... of the same shuffled order, so each step sees the
+# same 32 rows as the single process. No dropout: its masks are drawn per rank.
+SAME_RUN = [*FAST, "data.limit=596", "regularization=none", "trainer.max_epochs=2"]
+TOLERANCE = 1e-4  # float32 all-reduce sums in a different order than one process does
+
+
+def test_two_process_ddp_matches_one_process_and_writes_one_run_directory(make_cfg, tmp_path):
+    single = make_cfg(*SAME_RUN, "trainer=cpu", "data.batch_size=32")
+    train(single)
+    expected = json.loads((Path(single.paths.output_dir) / "summary.json").read_text())
+
+    workdir = tmp_path / "ddp"
+    workdir.mkdir()
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), *SAME_RUN, "trainer=ddp_cpu", "data.batch_size=16"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},  # this checkout's levers, whatever is installed
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "MEMBER: 2/2" in result.stdout + result.stderr  # a second process really joined
+    (run,) = (workdir / "outputs" / "runs").iterdir()
+    assert list(workdir.rglob("summary.json")) == [run / "summary.json"]
+    assert len(list(workdir.rglob("config.yaml"))) == 1
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["split_sizes"] == expected["split_sizes"]
+    assert summary["best_epoch"] == expected["best_epoch"]
+    assert summary["best_value"] == pytest.approx(expected["best_value"], abs=TOLERANCE)
+    for name, value in expected["test"].items():
+        assert summary["test"][name] == pytest.approx(value, abs=TOLERANCE), name

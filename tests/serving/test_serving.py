@@ -1,0 +1,173 @@
+"""A trained checkpoint rebuilt without its run: evaluated, used for prediction, exported."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from omegaconf import open_dict
+
+from levers.run import train
+from levers.serving.checkpoint import restore
+from levers.serving.evaluate import evaluate
+from levers.serving.export import export
+from levers.serving.predict import encode_input, predict_file
+from levers.serving.predictor import build_predictor
+from tests.conftest import CONF, FAST, ROOT
+
+PENGUINS = str(ROOT / "examples" / "penguins.csv")
+RUNS = {
+    "regression": ["data=wage", "data.limit=400"],
+    "binary": ["data=wage", "data.target=health_ins", "data.limit=400"],
+    "multiclass": ["data=table", f"data.path={PENGUINS}", "data.target=species", "data.impute=median"],
+}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Path]:
+    """One short real training run per task kind; returns each run's directory."""
+    out = {}
+    for kind, overrides in RUNS.items():
+        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+            cfg = compose("train", overrides=[*FAST, "trainer.max_epochs=2", *overrides])
+        with open_dict(cfg):
+            cfg.paths.output_dir = str(tmp_path_factory.mktemp(kind))
+        train(cfg)
+        out[kind] = Path(cfg.paths.output_dir)
+    return out
+
+
+def best_checkpoint(run: Path) -> str:
+    return json.loads((run / "summary.json").read_text())["best_checkpoint"]
+
+
+def test_checkpoint_loads_weights_only_with_the_rebuild_recipe(runs):
+    checkpoint = torch.load(best_checkpoint(runs["binary"]), weights_only=True)
+    recipe = checkpoint["levers"]
+    assert recipe["task"]["kind"] == "binary" and recipe["class_names"] == ["1. Yes", "2. No"]
+    assert recipe["config"]["data"]["target"] == "health_ins"
+    assert recipe["encoder"]["categories"]["jobclass"] == ["1. Industrial", "2. Information"]
+
+
+@pytest.mark.parametrize("kind", list(RUNS))
+def test_eval_reproduces_the_runs_test_metrics(runs, kind):
+    summary = json.loads((runs[kind] / "summary.json").read_text())
+    metrics = evaluate(restore(summary["best_checkpoint"]))
+    assert metrics.keys() == summary["test"].keys()
+    for name, value in summary["test"].items():
+        assert metrics[name] == pytest.approx(value, abs=1e-6), name
+
+
+def test_predict_writes_class_probabilities_with_the_class_names(runs, tmp_path):
+    predictions = predict_file(restore(best_checkpoint(runs["multiclass"])), PENGUINS, str(tmp_path / "p.csv"))
+    written = pd.read_csv(tmp_path / "p.csv")
+    assert list(written.columns) == ["prediction", "prob_Adelie", "prob_Chinstrap", "prob_Gentoo"]
+    assert len(written) == 344
+    np.testing.assert_allclose(written.iloc[:, 1:].sum(axis=1), 1.0, atol=1e-5)
+    truth = pd.read_csv(PENGUINS)["species"]
+    assert (predictions["prediction"] == truth).mean() > 0.8
+
+
+def test_predict_reports_regression_in_the_targets_units(runs, tmp_path):
+    wage = ROOT / "examples" / "wage.csv"
+    predictions = predict_file(restore(best_checkpoint(runs["regression"])), str(wage), str(tmp_path / "p.csv"))
+    assert list(predictions.columns) == ["predicted_wage"]
+    assert 60 < predictions["predicted_wage"].mean() < 160  # wages average ~112 (thousand dollars)
+
+
+def test_predict_applies_the_saved_encoding_and_scaling(runs):
+    restored = restore(best_checkpoint(runs["binary"]))
+    frame = pd.read_csv(ROOT / "examples" / "wage.csv").head(5)
+    with torch.no_grad():
+        logits = restored.module(restored.module.feature_scaler(torch.from_numpy(encode_input(restored, frame))))
+        probabilities = build_predictor(restored.module)(torch.from_numpy(encode_input(restored, frame)))
+    torch.testing.assert_close(probabilities[:, 1], torch.sigmoid(logits[:, 0]))
+
+
+@pytest.mark.parametrize("fmt", ["torchscript", "onnx"])
+@pytest.mark.parametrize("kind", ["regression", "multiclass"])
+def test_exported_model_matches_the_checkpoint_within_1e_5(runs, tmp_path, fmt, kind):
+    restored = restore(best_checkpoint(runs[kind]))
+    source = ROOT / "examples" / ("wage.csv" if kind == "regression" else "penguins.csv")
+    features = torch.from_numpy(encode_input(restored, pd.read_csv(source)))
+    with torch.no_grad():
+        expected = build_predictor(restored.module)(features).numpy()
+    path = export(restored, fmt, str(tmp_path / f"model.{fmt}"))
+    if fmt == "torchscript":
+        exported = torch.jit.load(str(path))(features).detach().numpy()
+    else:
+        from onnx.reference import ReferenceEvaluator
+
+        exported = ReferenceEvaluator(str(path)).run(None, {"features": features.numpy()})[0]
+    # Regression outputs are in the target's units (wage ~100): compare in its standard deviations, as float32
+    # carries ~7 digits. Probabilities are compared as they are.
+    unit = restored.module.target_scaler.scale.numpy() if kind == "regression" else 1.0
+    np.testing.assert_allclose(exported / unit, expected / unit, atol=1e-5, rtol=0)
+    assert json.loads(path.with_suffix(".json").read_text())["task"] == restored.task.kind
+
+
+def test_cli_predict_with_a_missing_key_exits_2_with_one_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", "from levers.cli import main; main()", "predict", "ckpt_path=x.ckpt"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 2
+    assert "config error: input=None is not allowed: set, e.g. `levers predict ckpt_path=... input=..." in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_levers_eval_and_predict_commands_run_on_a_checkpoint(runs, tmp_path, monkeypatch, capsys):
+    from levers.cli import SUBCOMMANDS
+
+    checkpoint = best_checkpoint(runs["multiclass"])
+    monkeypatch.setattr(sys, "argv", ["levers", f"ckpt_path={checkpoint}"])
+    SUBCOMMANDS["eval"]()
+    printed = dict(line.split("\t") for line in capsys.readouterr().out.strip().splitlines())
+    summary = json.loads((runs["multiclass"] / "summary.json").read_text())
+    assert float(printed["test/acc"]) == pytest.approx(summary["test"]["test/acc"], abs=1e-6)
+    output = tmp_path / "out" / "preds.csv"
+    monkeypatch.setattr(sys, "argv", ["levers", f"ckpt_path={checkpoint}", f"input={PENGUINS}", f"output={output}"])
+    SUBCOMMANDS["predict"]()
+    assert len(pd.read_csv(output)) == 344
+
+
+def test_multi_target_regression_trains_and_predicts_every_target(make_cfg, tmp_path):
+    cfg = make_cfg("data=wage", "data.target=[wage,age]", "data.limit=300", "trainer.max_epochs=1")
+    train(cfg)
+    summary = json.loads((Path(cfg.paths.output_dir) / "summary.json").read_text())
+    assert summary["task"] == "regression" and set(summary["test"]) >= {"test/mae", "test/r2"}
+    restored = restore(summary["best_checkpoint"])
+    wage = ROOT / "examples" / "wage.csv"
+    predictions = predict_file(restored, str(wage), str(tmp_path / "p.csv"))
+    assert list(predictions.columns) == ["predicted_wage", "predicted_age"]
+    assert 20 < predictions["predicted_age"].mean() < 65  # ages in the data: 18..80, in years, not scaled units
+
+
+def test_eval_works_on_a_bundled_array_data_set(make_cfg, tmp_path):
+    cfg = make_cfg("data=wine", "trainer.max_epochs=2")
+    train(cfg)
+    summary = json.loads((Path(cfg.paths.output_dir) / "summary.json").read_text())
+    assert evaluate(restore(summary["best_checkpoint"])) == pytest.approx(summary["test"], abs=1e-6)
+
+
+def test_a_misspelt_command_key_is_named_with_the_allowed_keys():
+    from levers.errors import LeversConfigError
+    from levers.serving.commands import parse
+
+    with pytest.raises(LeversConfigError, match=r"ckpt='a.ckpt' is not allowed: a key of `levers export`: ckpt_path"):
+        parse("export", ["ckpt=a.ckpt"])
+    assert parse("export", ["ckpt_path=a.ckpt", "format=onnx"]) == {
+        "ckpt_path": "a.ckpt",
+        "format": "onnx",
+        "output": None,
+    }

@@ -1,0 +1,83 @@
+"""The terminal: live metrics on the progress bar, a final table, quiet sweeps, and a help that lists every lever."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from rich.console import Console
+
+from levers.config.help import groups_help
+from levers.run import train
+from levers.terminal import is_quiet, print_final_table, trainer_display
+from tests.conftest import ROOT, group_options
+
+
+def test_progress_bar_shows_live_metrics_and_the_run_ends_with_a_table(make_cfg, capsys):
+    cfg = make_cfg("trainer.enable_progress_bar=true", "trainer.max_epochs=2", "data.limit=300", "quiet=false")
+    train(cfg)
+    out = capsys.readouterr().out
+    assert "Epoch 1/1" in out
+    assert re.search(r"val/loss: \d\.\d{3}", out) and re.search(r"train/loss: \d\.\d{3}", out)
+    assert re.search(r"best val/loss +0\.\d+", out) and re.search(r"test/acc +0\.\d+", out)
+
+
+def test_quiet_switches_off_bar_summary_and_table_and_is_the_multirun_default(make_cfg):
+    cfg = make_cfg()
+    assert not is_quiet(cfg, multirun=False) and is_quiet(cfg, multirun=True)
+    cfg.quiet = False
+    assert not is_quiet(cfg, multirun=True)
+    assert trainer_display(cfg, quiet=True) == {
+        "enable_progress_bar": False,
+        "enable_model_summary": False,
+        "callbacks": [],
+    }
+    cfg.trainer.enable_progress_bar = True
+    cfg.trainer.enable_model_summary = True
+    kinds = [type(c).__name__ for c in trainer_display(cfg, quiet=False)["callbacks"]]
+    assert kinds == ["LiveMetricsBar", "RichModelSummary"]
+
+
+def test_final_table_shows_best_value_and_test_metrics():
+    console = Console(record=True, width=100)
+    summary = {
+        "data": "digits",
+        "task": "multiclass",
+        "monitor": "val/loss",
+        "best_value": 0.0812345,
+        "best_epoch": 17,
+        "test": {"test/acc": 0.97777, "test/loss": 0.09},
+        "output_dir": "outputs/runs/x",
+    }
+    print_final_table(summary, console)
+    text = console.export_text()
+    rows = [line.split() for line in text.splitlines()[1:]]
+    assert rows[:4] == [
+        ["best", "val/loss", "0.08123"],
+        ["best", "epoch", "17"],
+        ["test/acc", "0.9778"],
+        ["test/loss", "0.09"],
+    ]
+
+
+def test_help_lists_every_option_of_every_group_with_its_description():
+    listing = groups_help()
+    for group in ("data", "optimizer", "logger", "trainer"):
+        for option in group_options(group):
+            assert f"\n  {option} " in f"\n{listing}", (group, option)
+    assert "ddp_cpu          Two CPU processes over gloo" in listing
+    assert "schema" not in listing
+
+
+def test_train_py_help_prints_the_groups_and_the_completion_hint():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), "--help"],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "== Groups (group=option) ==" in result.stdout
+    assert "  wage " in result.stdout and "levers predict ckpt_path=" in result.stdout
+    assert 'eval "$(python train.py -sc install=bash)"' in result.stdout
