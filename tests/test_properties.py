@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -33,5 +34,35 @@ def test_any_config_trains_with_finite_loss_or_is_rejected_by_key(make_cfg, valu
     except LeversConfigError as error:
         assert error.key.split(" ")[0].split(".")[0] in {"optimizer", "regularization", "model", "data", "scaling"}
         assert str(error).startswith(error.key)
+        return
+    assert math.isfinite(best)
+
+
+@st.composite
+def small_tables(draw) -> pd.DataFrame:
+    """20-60 rows: numeric columns that may hold NaN or inf, maybe a text column, an int or float target."""
+    rows = draw(st.integers(20, 60))
+    cell = st.one_of(st.floats(-1e6, 1e6), st.sampled_from([float("nan"), float("inf")]))
+    table = {f"x{i}": draw(st.lists(cell, min_size=rows, max_size=rows)) for i in range(draw(st.integers(1, 3)))}
+    if draw(st.booleans()):
+        table["colour"] = draw(st.lists(st.sampled_from(["red", "green", "blue"]), min_size=rows, max_size=rows))
+    if draw(st.booleans()):
+        table["y"] = draw(st.lists(st.integers(0, draw(st.integers(0, 2))), min_size=rows, max_size=rows))
+    else:
+        table["y"] = draw(st.lists(st.floats(-100, 100), min_size=rows, max_size=rows))
+    return pd.DataFrame(table)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(table=small_tables(), impute=st.sampled_from(["error", "drop", "median", "mean"]))
+def test_any_small_csv_trains_with_finite_loss_or_is_rejected_by_key(make_cfg, tmp_path_factory, table, impute):
+    path = tmp_path_factory.mktemp("csv") / "table.csv"
+    table.to_csv(path, index=False)
+    cfg = make_cfg("data=table", f"data.path={path}", "data.target=y", f"data.impute={impute}", "data.batch_size=4",
+                   "trainer.fast_dev_run=true")  # fmt: skip
+    try:
+        best = train(cfg)
+    except LeversConfigError as error:
+        assert error.key.startswith(("data.", "column ")) and str(error).startswith(error.key)
         return
     assert math.isfinite(best)

@@ -33,3 +33,20 @@ def test_joblib_runs_two_jobs_in_parallel_processes_and_reports(tmp_path):
     rows = list(csv.DictReader((sweep / "leaderboard.csv").open()))
     assert sorted(row["optimizer"] for row in rows) == ["adam", "sgd"]
     assert f"dir:     {sweep / rows[0]['job']}" in output
+
+
+def test_basic_and_joblib_launchers_give_identical_metrics(tmp_path):
+    grid = ["-m", "seed=1,2", "data.limit=240", *QUICK]
+    sweeps = {"basic": tmp_path / "basic", "joblib": tmp_path / "joblib"}
+    processes = [
+        launch([*grid, f"hydra.sweep.dir={sweeps['basic']}"], tmp_path),
+        launch([*grid, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweeps['joblib']}"],
+               tmp_path),
+    ]  # fmt: skip
+    for process in processes:
+        code, output = finish(process)
+        assert code == 0, output
+    for job in ("0", "1"):
+        basic, joblib = (json.loads((sweeps[k] / job / "summary.json").read_text()) for k in ("basic", "joblib"))
+        assert basic["seed"] == joblib["seed"] == int(job) + 1
+        assert basic["best_value"] == joblib["best_value"] and basic["test"] == joblib["test"]

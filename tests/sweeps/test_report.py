@@ -124,3 +124,12 @@ def test_report_command_exits_0_when_every_job_completed(tmp_path):
 def test_report_command_on_a_directory_without_jobs_says_so(tmp_path, capsys):
     assert main([str(tmp_path)]) == 2
     assert "no job directories" in capsys.readouterr().err
+
+
+def test_a_job_killed_mid_training_is_reported_failed_with_the_reason(tmp_path):
+    for job, status in (("0", "completed"), ("1", "running")):  # "running" is what a SIGKILLed job leaves
+        (tmp_path / job).mkdir()
+        summary = {"status": status, "monitor": "val/loss", "monitor_mode": "min", "best_value": 0.5, "epochs_run": 3}
+        (tmp_path / job / "summary.json").write_text(json.dumps({**summary, "overrides": [f"seed={job}"]}))
+    killed = {job.name: job for job in load_jobs(tmp_path)}["1"]
+    assert killed.status == "failed" and "killed" in killed.error and "3 epochs" in killed.error

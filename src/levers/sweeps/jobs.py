@@ -60,6 +60,9 @@ def _load_job(path: Path) -> Job:
         summary = json.loads(summary_file.read_text())
     else:  # killed before it wrote anything (or still running)
         summary = {"status": FAILED, "error": "no summary.json", "overrides": _hydra_overrides(path)}
+    if summary.get("status") == "running":  # a job ends completed/failed/...: "running" means it was killed
+        epochs = summary.get("epochs_run", 0)
+        summary |= {"status": FAILED, "error": f"killed: no final status (stopped after {epochs} epochs)"}
     overrides = summary.get("overrides") or _hydra_overrides(path)
     summary.setdefault("overrides", overrides)
     return Job(path.name, path, summary, parse_overrides(overrides), read_curves(path))
