@@ -60,7 +60,7 @@ def train_entry(cfg: DictConfig) -> float:
         return run(cfg)
     except LeversConfigError as error:
         logging.getLogger("levers").error("config error: %s", error)
-        if HydraConfig.get().mode == RunMode.MULTIRUN:
+        if _in_multirun():
             raise  # the sweep records this job as failed and goes on
         raise SystemExit(2) from None
     except LeversRunFailed as failure:
@@ -71,9 +71,6 @@ def train_entry(cfg: DictConfig) -> float:
 
 
 def _in_multirun() -> bool:
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 

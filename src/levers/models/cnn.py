@@ -14,6 +14,7 @@ from levers.models.activations import make_activation
 from levers.models.init import initialize, resolve_scheme
 
 POOLS = ("max", "avg", "none")
+HEADS = ("avg", "flatten")
 
 
 class CNN(nn.Module):
@@ -33,14 +34,17 @@ class CNN(nn.Module):
         init: str = "auto",
         init_distribution: str = "uniform",
         bias_init: float = 0.0,
+        head: str = "avg",
     ) -> None:
         super().__init__()
         self.image_shape = _checked_shape(image_shape, in_features)
         if pool not in POOLS:
             raise LeversConfigError("model.pool", pool, f"one of {', '.join(POOLS)}")
+        if head not in HEADS:
+            raise LeversConfigError("model.head", head, f"one of {', '.join(HEADS)}")
         scheme = resolve_scheme(init, activation)
         layers: list[nn.Module] = []
-        in_channels, side = self.image_shape[0], min(self.image_shape[1:])
+        in_channels, (height, width) = self.image_shape[0], self.image_shape[1:]
         for out_channels in channels:
             conv = nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=not batchnorm)
             initialize(conv, scheme, init_distribution, bias_init)
@@ -48,12 +52,15 @@ class CNN(nn.Module):
             if batchnorm:
                 layers.append(nn.BatchNorm2d(out_channels))
             layers.append(make_activation(activation))
-            if pool != "none" and side >= 4:  # never pool a map below 2x2
+            if pool != "none" and min(height, width) >= 4:  # never pool a map below 2x2
                 layers.append(nn.MaxPool2d(2) if pool == "max" else nn.AvgPool2d(2))
-                side //= 2
+                height, width = height // 2, width // 2
             in_channels = out_channels
-        self.hidden = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout))
-        self.head = nn.Linear(in_channels, out_features)
+        # avg: global average pooling, size-independent; flatten: keeps where features are (more parameters).
+        reduce = nn.AdaptiveAvgPool2d(1) if head == "avg" else nn.Identity()
+        code_size = in_channels if head == "avg" else in_channels * height * width
+        self.hidden = nn.Sequential(*layers, reduce, nn.Flatten(), nn.Dropout(dropout))
+        self.head = nn.Linear(code_size, out_features)
         initialize(self.head, resolve_scheme(init, "linear"), init_distribution, 0.0)
 
     def encode(self, features: torch.Tensor) -> torch.Tensor:

@@ -29,6 +29,7 @@ class CNNConfig:
     channels: list[int] = field(default_factory=lambda: [32, 64])
     kernel_size: int = 3
     pool: str = "max"  # max | avg | none
+    head: str = "avg"  # avg (global average pool) | flatten (keep the map's layout)
     activation: str = "relu"
     dropout: float = 0.0
     batchnorm: bool = True
