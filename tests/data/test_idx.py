@@ -32,3 +32,15 @@ def test_a_file_that_is_not_idx_is_rejected(tmp_path):
     (tmp_path / "bad").write_bytes(b"PK\x03\x04 not idx")
     with pytest.raises(LeversConfigError, match="idx files"):
         read_idx(tmp_path / "bad")
+
+
+def test_limit_and_classes_keep_the_official_test_rows(make_cfg, tmp_path):
+    from levers.data.datamodule import TabularDataModule
+
+    root = write_fashion_mnist(tmp_path, train_rows=200, test_rows=40)
+    cfg = make_cfg("data=fashion_mnist", f"data.source.root={root}", "data.holdout_last=40", "data.limit=50",
+                   "data.classes=[0,1,2,3,4]", "data.batch_size=8")  # fmt: skip
+    data = TabularDataModule(cfg.data, "minmax", seed=0)
+    # 20 of the 40 official test rows are classes 0-4; `limit` counted only the 200 training-file rows.
+    assert data.split_size("test") == 20
+    assert data.split_size("train") + data.split_size("val") == 50

@@ -25,13 +25,13 @@ class TabularDataModule(pl.LightningDataModule):
     def __init__(self, data: DictConfig, scaling_method: str, seed: int) -> None:
         super().__init__()
         self.config, self.seed = data, seed
-        features, target = select_rows(*load_source(data.source), data.classes, data.limit)
+        features, target, held_out = select_rows(*load_source(data.source), data.classes, data.limit, data.holdout_last)
         self.task: TaskSpec = infer_task(target, data.task)
         self.class_names: list = []
         if self.task.is_classification:
             classes, target = np.unique(target, return_inverse=True)  # labels -> 0..k-1
             self.class_names = classes.tolist()
-        split = split_for(target, data, seed, stratify=data.stratify and self.task.is_classification)
+        split = split_for(target, data, seed, data.stratify and self.task.is_classification, held_out)
         for name, rows, fraction in (("val", split.val, data.val_fraction), ("test", split.test, data.test_fraction)):
             if fraction > 0 and len(rows) < MIN_EVAL_ROWS:
                 raise LeversConfigError(

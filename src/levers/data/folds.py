@@ -15,13 +15,18 @@ from levers.data.split import SplitIndices, split_indices
 from levers.errors import LeversConfigError
 
 
-def split_for(target: np.ndarray, data: DictConfig, seed: int, stratify: bool) -> SplitIndices:
-    """The plain train/val/test split, or fold `data.fold` (default 0) of `data.folds` when k > 1."""
+def split_for(
+    target: np.ndarray, data: DictConfig, seed: int, stratify: bool, held_out: int | None = None
+) -> SplitIndices:
+    """The plain train/val/test split, or fold `data.fold` (default 0) of `data.folds` when k > 1.
+
+    `held_out`: how many rows at the end are the official test set (after class filtering and `limit`).
+    """
     if data.folds <= 1:
         return split_indices(
-            target, data.val_fraction, data.test_fraction, seed, stratify=stratify, holdout_last=data.holdout_last
+            target, data.val_fraction, data.test_fraction, seed, stratify=stratify, holdout_last=held_out
         )
-    return fold_indices(target, data.test_fraction, data.folds, data.fold or 0, seed, stratify, data.holdout_last)
+    return fold_indices(target, data.test_fraction, data.folds, data.fold or 0, seed, stratify, held_out)
 
 
 def fold_indices(

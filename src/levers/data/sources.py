@@ -41,17 +41,30 @@ def load_source(source: DictConfig) -> tuple[np.ndarray, np.ndarray]:
 
 
 def select_rows(
-    features: np.ndarray, target: np.ndarray, classes: list[int] | None, limit: int | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Start simple, as the guide advises: a subset of classes (relabelled 0..k-1) and/or the first N rows."""
+    features: np.ndarray,
+    target: np.ndarray,
+    classes: list[int] | None,
+    limit: int | None,
+    holdout_last: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, int | None]:
+    """Start simple, as the guide advises: a subset of classes (relabelled 0..k-1) and/or the first N rows.
+
+    With `holdout_last` (a data set's official test rows at the end) the class filter applies to those rows too,
+    but `limit` counts only the other rows, so the test set stays the official one. Returns the rows and how many
+    of them are held out.
+    """
+    held_out = np.zeros(len(target), dtype=bool)
+    if holdout_last:
+        held_out[-holdout_last:] = True
     if classes is not None:
         present = set(np.unique(target).tolist())
         missing = [c for c in classes if c not in present]
         if missing:
             raise LeversConfigError("data.classes", list(classes), f"classes present in the data: {sorted(present)}")
         keep = np.isin(target, classes)
-        features, target = features[keep], target[keep]
+        features, target, held_out = features[keep], target[keep], held_out[keep]
         target = np.searchsorted(np.sort(np.asarray(classes)), target)
     if limit is not None:
-        features, target = features[:limit], target[:limit]
-    return features, target
+        keep = held_out | (np.cumsum(~held_out) <= limit)
+        features, target, held_out = features[keep], target[keep], held_out[keep]
+    return features, target, int(held_out.sum()) if holdout_last else None
