@@ -81,3 +81,11 @@ def test_train_py_help_prints_the_groups_and_the_completion_hint():
     assert "== Groups (group=option) ==" in result.stdout
     assert "  wage " in result.stdout and "levers predict ckpt_path=" in result.stdout
     assert 'eval "$(python train.py -sc install=bash)"' in result.stdout
+
+
+def test_help_describes_global_overlays_by_their_comment_not_the_package_line():
+    from levers.config.help import describe_option
+    from tests.conftest import CONF
+
+    description = describe_option(CONF / "experiment" / "digits_cnn.yaml")
+    assert description.startswith("Digits with a small CNN") and "@package" not in description

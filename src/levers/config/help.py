@@ -15,7 +15,7 @@ HIDDEN_GROUPS = ("hydra", "schema")
 def describe_option(path: Path) -> str:
     """The option file's first comment line: its one-line description."""
     for line in path.read_text().splitlines():
-        if line.startswith("#"):
+        if line.startswith("#") and "@package" not in line:
             return " ".join(word for word in line.lstrip("# ").split() if not word.startswith("http"))
     return ""
 
