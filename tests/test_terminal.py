@@ -89,3 +89,11 @@ def test_help_describes_global_overlays_by_their_comment_not_the_package_line():
 
     description = describe_option(CONF / "experiment" / "digits_cnn.yaml")
     assert description.startswith("Digits with a small CNN") and "@package" not in description
+
+
+def test_progress_bar_refreshes_every_progress_every_batches(make_cfg):
+    from levers.terminal import LiveMetricsBar, trainer_display
+
+    cfg = make_cfg("progress_every=7", "trainer.enable_progress_bar=true")
+    bar = next(c for c in trainer_display(cfg, quiet=False)["callbacks"] if isinstance(c, LiveMetricsBar))
+    assert bar.refresh_rate == 7
