@@ -44,8 +44,10 @@ class Built:
 
 
 def build(cfg: DictConfig) -> Built:
-    """Validate, seed, load and split the data, size the model from it, wrap it in the LightningModule."""
-    validate_config(cfg)
+    """Seed, load and split the data, size the model from it, wrap it in the LightningModule.
+
+    `cfg` has already passed validate_config (both callers, run and train, check it first).
+    """
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     data = TabularDataModule(cfg.data, cfg.scaling.method, cfg.seed)
     validate_monitor(cfg.monitor, loggable_names(data.task))
