@@ -11,6 +11,7 @@ from torch import nn
 
 from levers.data.scaling import AffineScaler
 from levers.data.task import TaskSpec
+from levers.fused_steps import FusedPlan, run_fused_steps, step_schedulers
 from levers.losses import LossChoice
 from levers.metrics import build_metrics
 from levers.optim import OptimizerFactory, configure_optimization
@@ -43,6 +44,12 @@ class LitModel(pl.LightningModule):
         metrics = build_metrics(task, binary_logit=loss.name == "bce")
         self.val_metrics = metrics.clone(prefix="val/")
         self.test_metrics = metrics.clone(prefix="test/")
+        self.fused_plan: FusedPlan | None = None
+
+    def fuse_steps(self, plan: FusedPlan | None) -> None:
+        """Run `plan.steps` optimizer steps per training_step (levers.fused_steps), or None for Lightning's loop."""
+        self.fused_plan = plan
+        self.automatic_optimization = plan is None
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.net(features)
@@ -59,8 +66,8 @@ class LitModel(pl.LightningModule):
         weights = [p for name, p in self.net.named_parameters() if name.endswith("weight") and p.ndim > 1]
         return self.l1 * sum(w.abs().sum() for w in weights)
 
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        features, target = batch
+    def losses(self, features: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the task loss, which is logged; the loss with the penalties, which is minimised)."""
         if self.l1_activity > 0:
             # L1 on the hidden code: mean over the batch of each sample's summed |activation| -> sparse codes.
             code = self.net.encode(features)
@@ -68,8 +75,19 @@ class LitModel(pl.LightningModule):
         else:
             output, activity = self(features), 0.0
         loss = self._loss(output, target)
-        self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=len(target))
-        return loss + self._weight_penalty() + activity
+        return loss, loss + self._weight_penalty() + activity
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor | dict:
+        if self.fused_plan is not None:
+            return run_fused_steps(self, batch, batch_idx)
+        loss, total = self.losses(*batch)
+        self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=len(batch[1]))
+        return total
+
+    def on_train_epoch_end(self) -> None:
+        # Lightning steps plateau schedulers at epoch end itself, except under manual optimization (fused steps).
+        if self.fused_plan is not None and not self.trainer.fit_loop.restarting:
+            step_schedulers(self, "epoch", self.current_epoch, plateau=True)
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         self._evaluate(batch, "val", self.val_metrics)
@@ -94,4 +112,9 @@ class LitModel(pl.LightningModule):
     def configure_optimizers(self) -> dict[str, Any]:
         per_step = self.scheduler_config.interval == "step"
         total = self.trainer.estimated_stepping_batches if per_step else self.trainer.max_epochs
-        return configure_optimization(self.optimizer_factory, self.scheduler_config, self.parameters(), total)
+        if per_step and self.fused_plan is not None:  # Lightning counts chunks; a schedule spans optimizer steps
+            total = self.trainer.max_epochs * self.trainer.train_dataloader.optimizer_steps_per_epoch()
+        optimization = configure_optimization(self.optimizer_factory, self.scheduler_config, self.parameters(), total)
+        if self.fused_plan is not None and "lr_scheduler" in optimization:
+            optimization["lr_scheduler"].pop("monitor")  # unused under manual optimization (Lightning warns)
+        return optimization

@@ -25,6 +25,7 @@ from levers.data.datamodule import TabularDataModule
 from levers.diagnostics import doctor, gradcheck, lr_find, overfit
 from levers.distributed import check_launch
 from levers.errors import LeversRunFailed
+from levers.fused_steps import plan_for
 from levers.metrics import loggable_names
 from levers.module import LitModel
 from levers.resume import resume_point
@@ -100,6 +101,7 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
         plugins=[AtomicCheckpointIO()],
         **display,
     )
+    fuse_steps(cfg, trainer, built)
     log_hyperparams(trainer.loggers, cfg)
     try:
         trainer.fit(module, datamodule=data, ckpt_path=start_from)
@@ -149,6 +151,17 @@ def lever_callbacks(cfg: DictConfig) -> list[pl.Callback]:
             )
         )
     return callbacks
+
+
+def fuse_steps(cfg: DictConfig, trainer: pl.Trainer, built: Built) -> None:
+    """Switch module and data to several optimizer steps per Lightning step when `steps_per_call` allows it."""
+    plan = plan_for(cfg, trainer)
+    if plan is None:
+        return
+    trainer.gradient_clip_val = None  # Lightning refuses to clip under manual optimization; the module clips itself
+    built.module.fuse_steps(plan)
+    built.data.steps_per_call = plan.steps
+    log.debug("%d optimizer steps per Lightning step", plan.steps)
 
 
 def _uses_swa(cfg: DictConfig) -> bool:

@@ -50,3 +50,13 @@ def test_guard_is_in_the_default_callbacks_and_can_be_switched_off(make_cfg):
     cfg = make_cfg("optimizer=sgd", "optimizer.lr=10", "callbacks.nonfinite_guard=null", "trainer.max_epochs=1")
     train(cfg)  # without the guard the NaN run "completes"
     assert json.loads((Path(cfg.paths.output_dir) / "summary.json").read_text())["status"] == "completed"
+
+
+def test_the_first_nonfinite_step_is_named_the_same_with_fused_steps(make_cfg):
+    steps = []
+    for steps_per_call in (1, 16):
+        with pytest.raises(NonFiniteLoss) as stopped:
+            train(make_cfg("optimizer=sgd", "optimizer.lr=10", f"steps_per_call={steps_per_call}"))
+        steps.append(stopped.value.step)
+    assert steps[0] == steps[1]
+    assert 0 < steps[1] < 15  # inside the first chunk of 16 steps, not at its end

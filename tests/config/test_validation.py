@@ -23,6 +23,8 @@ from levers.run import train
         ("scaling.method=zscore", "scaling.method", "standard"),
         ("monitor_mode=up", "monitor_mode", "min, max"),
         ("trainer.gradient_clip_algorithm=l2", "trainer.gradient_clip_algorithm", "norm, value"),
+        ("steps_per_call=0", "steps_per_call", "auto or an integer >= 1"),
+        ("steps_per_call=fast", "steps_per_call", "auto or an integer >= 1"),
     ],
 )
 def test_out_of_range_value_names_key_and_allowed_range(make_cfg, override, key, allowed):

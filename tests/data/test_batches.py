@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from levers.data.batches import InMemoryBatches
@@ -41,3 +42,14 @@ def test_ranks_get_disjoint_equal_shards_of_one_permutation():
     rows = [torch.cat([t for _, t in shard]) for shard in shards]
     assert len(rows[0]) == len(rows[1]) == 5 and len(shards[0]) == 2
     assert not set(rows[0].tolist()) & set(rows[1].tolist())
+
+
+@pytest.mark.parametrize("steps_per_call", [2, 3, 7])
+def test_chunks_are_consecutive_mini_batches_of_the_same_order(steps_per_call):
+    single = make(23, batch_size=4, shuffle=True, seed=5)
+    chunked = make(23, batch_size=4, shuffle=True, seed=5, steps_per_call=steps_per_call)
+    mini_batches = [x for x, _ in single]
+    chunks = [x for x, _ in chunked]
+    assert torch.equal(torch.cat(chunks), torch.cat(mini_batches))
+    assert [len(x) for x in chunks[:-1]] == [4 * steps_per_call] * (len(chunks) - 1)
+    assert len(chunked) == len(chunks) and chunked.optimizer_steps_per_epoch() == len(single) == 6

@@ -47,19 +47,21 @@ class NonFiniteGuard(pl.Callback):
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
-        if not isinstance(loss, torch.Tensor):
+        losses = _step_losses(outputs)
+        if losses is None:
             return
-        loss = loss.detach()
         if self._first_bad is None:
-            self._first_bad = torch.full((), -1, dtype=torch.long, device=loss.device)
-            self._bad_value = torch.zeros((), dtype=loss.dtype, device=loss.device)
-        newly_bad = ~torch.isfinite(loss) & (self._first_bad < 0)
-        step = trainer.global_step - 1  # the optimizer step that used this loss
-        self._first_bad = torch.where(newly_bad, torch.full_like(self._first_bad, step), self._first_bad)
-        self._bad_value = torch.where(newly_bad, loss, self._bad_value)
-        single_cpu = loss.device.type == "cpu" and trainer.world_size == 1
-        if single_cpu or trainer.global_step % self.every_n_steps == 0:
+            self._first_bad = torch.full((), -1, dtype=torch.long, device=losses.device)
+            self._bad_value = torch.zeros((), dtype=losses.dtype, device=losses.device)
+        # One loss per optimizer step of this batch (several with levers.fused_steps); the last is global_step - 1.
+        steps = torch.arange(len(losses), device=losses.device) + (trainer.global_step - len(losses))
+        bad = ~torch.isfinite(losses)
+        first = torch.where(bad, steps, torch.iinfo(torch.long).max).argmin()
+        newly_bad = bad.any() & (self._first_bad < 0)
+        self._first_bad = torch.where(newly_bad, steps[first], self._first_bad)
+        self._bad_value = torch.where(newly_bad, losses[first], self._bad_value)
+        single_cpu = losses.device.type == "cpu" and trainer.world_size == 1
+        if single_cpu or trainer.global_step % self.every_n_steps < len(losses):
             self._raise_if_bad(trainer)
 
     def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -78,3 +80,11 @@ class NonFiniteGuard(pl.Callback):
         if bad:  # a rank whose own losses were finite reports the current step
             value = float(self._bad_value.item()) if step >= 0 else float("nan")
             raise NonFiniteLoss(step if step >= 0 else trainer.global_step - 1, trainer.current_epoch, value)
+
+
+def _step_losses(outputs: Any) -> torch.Tensor | None:
+    """The training loss of every optimizer step behind `outputs`, as a 1-d detached tensor (None: nothing to check)."""
+    if isinstance(outputs, dict) and isinstance(outputs.get("step_losses"), torch.Tensor):
+        return outputs["step_losses"].detach().reshape(-1)
+    loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
+    return loss.detach().reshape(1) if isinstance(loss, torch.Tensor) else None

@@ -72,6 +72,7 @@ RULES: tuple[Rule, ...] = (
     Rule("data.target_scaling", *_one_of("standard", "none")),
     Rule("monitor_mode", *_one_of("min", "max")),
     Rule("progress_every", lambda v: v >= 1, ">= 1"),
+    Rule("steps_per_call", lambda v: v == "auto" or (type(v) is int and v >= 1), "auto or an integer >= 1"),
     Rule("scheduler.interval", *_one_of("epoch", "step")),
     Rule("trainer.max_epochs", lambda v: v >= 1 or v == -1, ">= 1 (or -1 for no limit)"),
     Rule("trainer.gradient_clip_val", lambda v: v is None or v > 0, "null or > 0"),

@@ -22,6 +22,8 @@ MIN_EVAL_ROWS = 2  # metrics such as r2 need two rows; fewer is no evaluation
 class TabularDataModule(pl.LightningDataModule):
     """Prepares everything eagerly in the constructor, so the model can be sized from it before the Trainer."""
 
+    steps_per_call = 1  # mini-batches per training item (levers.fused_steps); set by the run once it knows
+
     def __init__(self, data: DictConfig, scaling_method: str, seed: int) -> None:
         super().__init__()
         self.config, self.seed = data, seed
@@ -70,6 +72,7 @@ class TabularDataModule(pl.LightningDataModule):
             seed=self.seed,
             rank=rank,
             world_size=world,
+            steps_per_call=self.steps_per_call,
         )
 
     def val_dataloader(self) -> InMemoryBatches:

@@ -24,6 +24,7 @@ class TrainConfig:
     resume: str | None = None  # a run directory to continue (its config, its checkpoints/last.ckpt)
     ckpt_path: str | None = None  # start this config's training from a checkpoint
     quiet: bool | None = None
+    steps_per_call: Any = "auto"  # optimizer steps per Lightning training step: auto | an int >= 1
     progress_every: int = 25  # batches between two progress-bar refreshes (each costs milliseconds)
     paths: PathsConfig = field(default_factory=PathsConfig)
     data: Any = MISSING
