@@ -68,6 +68,7 @@ RULES: tuple[Rule, ...] = (
     Rule("data.test_fraction", _fraction, "in [0, 1)"),
     Rule("data.limit", lambda v: v is None or v >= 2, "null or >= 2"),
     Rule("data.folds", lambda v: v >= 1, ">= 1 (1: one train/val split; k >= 2: k-fold cross-validation)"),
+    Rule("data.on_device", lambda v: v == "auto" or isinstance(v, bool), "auto, true or false"),
     Rule("data.task", *_one_of("auto", "multiclass", "binary", "regression")),
     Rule("data.target_scaling", *_one_of("standard", "none")),
     Rule("monitor_mode", *_one_of("min", "max")),

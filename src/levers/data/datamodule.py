@@ -10,6 +10,7 @@ from omegaconf import DictConfig
 from levers.data.batches import InMemoryBatches
 from levers.data.encoding import encode_after_split
 from levers.data.folds import split_for
+from levers.data.placement import data_device, free_memory, tensor_bytes
 from levers.data.scaling import AffineScaler
 from levers.data.sources import load_source, select_rows
 from levers.data.task import TaskSpec, infer_task
@@ -55,6 +56,17 @@ class TabularDataModule(pl.LightningDataModule):
             y = self.target_scaler(y)
         x = self.feature_scaler(x)
         self.tensors = {name: (x[idx], y[idx]) for name, idx in zip(SPLITS, _as_tuple(split), strict=True)}
+
+    def setup(self, stage: str) -> None:
+        """Move the data set to the accelerator once, when `data.on_device` says so (levers.data.placement)."""
+        if self.trainer is None:
+            return
+        device = self.trainer.strategy.root_device
+        target = data_device(
+            self.config.get("on_device", "auto"), device, tensor_bytes(self.tensors), free_memory(device)
+        )
+        if target != self.tensors["train"][0].device:
+            self.tensors = {name: (x.to(target), y.to(target)) for name, (x, y) in self.tensors.items()}
 
     @property
     def num_features(self) -> int:

@@ -25,6 +25,7 @@ class DataConfig:
     image_shape: list[int] | None = None  # [channels, height, width] for image data (cnn, rnn models)
     folds: int = 1  # k >= 2: k-fold cross-validation (stratified for classification); the run returns the mean
     fold: int | None = None  # with folds > 1: null runs every fold, i runs fold i only
+    on_device: Any = "auto"  # auto | true | false: hold the data set on the accelerator (no per-step copy)
 
 
 @dataclass
