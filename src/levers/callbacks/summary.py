@@ -86,7 +86,7 @@ class RunSummary(pl.Callback):
             "wall_time_s": round(self.earlier_wall_time + time.perf_counter() - self.started, 3),
             **extra,
         }
-        write_json_atomic(self.path, summary)
+        write_json_atomic(self.path, summary, durable=status != "running")  # a final status is synced
         return summary
 
 
