@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 import sys
 
+import pytorch_lightning as pl
 from rich.console import Console
 
 from levers.config.help import groups_help
@@ -97,3 +99,42 @@ def test_progress_bar_refreshes_every_progress_every_batches(make_cfg):
     cfg = make_cfg("progress_every=7", "trainer.enable_progress_bar=true")
     bar = next(c for c in trainer_display(cfg, quiet=False)["callbacks"] if isinstance(c, LiveMetricsBar))
     assert bar.refresh_rate == 7
+
+
+class BarTasks(pl.Callback):
+    """Counts the progress bar's tasks (shown or hidden) after every validation."""
+
+    def __init__(self) -> None:
+        self.counts: list[int] = []
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.counts.append(len(trainer.progress_bar_callback.progress.tasks))
+
+
+def test_the_progress_bar_keeps_one_validation_task_however_many_epochs(make_cfg):
+    tasks = BarTasks()
+    train(make_cfg("trainer.max_epochs=6", "trainer.enable_progress_bar=true"), extra_callbacks=[tasks])
+    # Lightning alone adds a hidden task per epoch; levers keeps the sanity check's, the train and one validation task.
+    assert len(tasks.counts) == 7 and tasks.counts[-1] == tasks.counts[2] <= 3
+
+
+def test_the_progress_bar_re_renders_at_most_ten_times_a_second_unless_forced():
+    from pytorch_lightning.callbacks.progress.rich_progress import CustomProgress
+
+    from levers.terminal import LiveMetricsBar
+
+    renders: list[str] = []
+
+    class RecordingProgress(CustomProgress):
+        def refresh(self) -> None:
+            renders.append("refresh")
+
+        def soft_refresh(self) -> None:
+            renders.append("soft")
+
+    bar = LiveMetricsBar()
+    bar.progress = RecordingProgress(console=Console(file=io.StringIO()))
+    bar.refresh()
+    bar.refresh()  # within 0.1 s of the first: skipped
+    bar.refresh(hard=True)
+    assert len(renders) == 2 and renders[-1] == "refresh"

@@ -6,6 +6,7 @@ fifty jobs should read as fifty lines, not fifty progress bars.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytorch_lightning as pl
@@ -20,6 +21,26 @@ from levers.distributed import in_multirun
 class LiveMetricsBar(RichProgressBar):
     """Shows the latest epoch-level `train/*` and `val/*` values next to the bar, without the module having to log
     them with `prog_bar=True`."""
+
+    min_refresh_interval_s = 0.1  # a human reads no faster; a re-render costs about a millisecond
+    _last_refresh = float("-inf")
+
+    def refresh(self, hard: bool = False) -> None:
+        """At most ten re-renders a second: small data sets finish an epoch every few milliseconds."""
+        now = time.monotonic()
+        if hard or now - self._last_refresh >= self.min_refresh_interval_s:
+            self._last_refresh = now
+            super().refresh(hard=hard)
+
+    def on_validation_batch_start(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int, dataloader_idx: int = 0
+    ) -> None:
+        # Lightning hides the previous epoch's validation bar and adds a new one, so every refresh walks one more
+        # hidden task each epoch; drop the old one instead.
+        if self.is_enabled and not trainer.sanity_checking and batch_idx == 0 and self.val_progress_bar_id is not None:
+            self.progress.remove_task(self.val_progress_bar_id)
+            self.val_progress_bar_id = None
+        super().on_validation_batch_start(trainer, pl_module, batch, batch_idx, dataloader_idx)
 
     def get_metrics(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, Any]:
         items = super().get_metrics(trainer, pl_module)
