@@ -11,7 +11,7 @@ from torch import nn
 
 from levers.data.scaling import AffineScaler
 from levers.data.task import TaskSpec
-from levers.fused_steps import FusedPlan, run_fused_steps, step_schedulers
+from levers.fused_steps import EpochLoss, FusedPlan, run_fused_steps, step_schedulers
 from levers.losses import LossChoice
 from levers.metrics import build_metrics
 from levers.optim import OptimizerFactory, configure_optimization
@@ -45,6 +45,7 @@ class LitModel(pl.LightningModule):
         self.val_metrics = metrics.clone(prefix="val/")
         self.test_metrics = metrics.clone(prefix="test/")
         self.fused_plan: FusedPlan | None = None
+        self.fused_epoch_loss = EpochLoss()
 
     def fuse_steps(self, plan: FusedPlan | None) -> None:
         """Run `plan.steps` optimizer steps per training_step (levers.fused_steps), or None for Lightning's loop."""
@@ -85,8 +86,14 @@ class LitModel(pl.LightningModule):
         return total
 
     def on_train_epoch_end(self) -> None:
+        if self.fused_plan is None:
+            return
+        epoch_loss = self.fused_epoch_loss.pop()
+        if epoch_loss is not None:
+            mean, rows = epoch_loss
+            self.log("train/loss", mean, on_step=False, on_epoch=True, batch_size=rows)
         # Lightning steps plateau schedulers at epoch end itself, except under manual optimization (fused steps).
-        if self.fused_plan is not None and not self.trainer.fit_loop.restarting:
+        if not self.trainer.fit_loop.restarting:
             step_schedulers(self, "epoch", self.current_epoch, plateau=True)
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
