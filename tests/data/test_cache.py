@@ -115,3 +115,10 @@ def test_only_the_last_few_data_sets_are_kept(make_cfg, source_loads):
     assert len(source_loads) == len(seeds)
     data_module(make_cfg(SMALL, seeds[0]))  # the oldest: dropped, loaded again
     assert len(source_loads) == len(seeds) + 1
+
+
+def test_beyond_the_byte_budget_only_the_newest_data_set_is_kept(make_cfg, source_loads, monkeypatch):
+    monkeypatch.setattr(cache, "MAX_BYTES", 1)
+    for seed in ("seed=0", "seed=1", "seed=1", "seed=0"):
+        data_module(make_cfg(SMALL, seed))
+    assert len(source_loads) == 3  # seed 1 reused once; seed 0 dropped when seed 1 came, loaded again

@@ -29,8 +29,8 @@ from levers.data.prepared import PreparedData, prepare
 log = logging.getLogger(__name__)
 
 LOADER_ONLY = frozenset({"batch_size", "eval_batch_size"})  # how batches are cut, not what the tensors hold
-MAX_ENTRIES = 3  # the last few data sets: enough for a sweep alternating 2-3 scalings or seeds
-MAX_BYTES = 2 * 1024**3  # older entries are dropped beyond this total (the newest is always kept)
+MAX_ENTRIES = 6  # the last few data sets: enough for a sweep of 5-fold runs (one entry per fold) or 2-3 scalings
+MAX_BYTES = 1024**3  # older entries are dropped beyond this total (the newest is always kept): ~4 Fashion-MNISTs
 
 _entries: OrderedDict[str, PreparedData] = OrderedDict()
 _lock = threading.Lock()  # joblib's threading backend runs jobs side by side in one process
