@@ -5,8 +5,8 @@ from job to job: a job whose prepared tensors would be identical to an earlier j
 The key is everything that changes them: the resolved data config (source, classes, limit, holdout_last, split
 fractions, stratify, folds/fold, task, target_scaling, table encoding...), `scaling.method`, `seed` (the split is
 seeded) and the size and modification time of any file the source reads. Loader-only keys (`data.batch_size`,
-`data.eval_batch_size`) are left out, so a sweep over batch sizes reuses the data; any other key, including ones
-added later, is in, so a new key can cause a miss but never a wrong share.
+`data.eval_batch_size`, `data.on_device`) are left out, so a sweep over batch sizes reuses the data; any other key,
+including ones added later, is in, so a new key can cause a miss but never a wrong share.
 
 Cached tensors are shared: nobody may change them in place (see PreparedData).
 """
@@ -28,7 +28,9 @@ from levers.data.prepared import PreparedData, prepare
 
 log = logging.getLogger(__name__)
 
-LOADER_ONLY = frozenset({"batch_size", "eval_batch_size"})  # how batches are cut, not what the tensors hold
+# How batches are cut and where the tensors are put for training (main's `data.on_device` moves a job's own
+# references in setup), not what the prepared tensors hold.
+LOADER_ONLY = frozenset({"batch_size", "eval_batch_size", "on_device"})
 MAX_ENTRIES = 6  # the last few data sets: enough for a sweep of 5-fold runs (one entry per fold) or 2-3 scalings
 MAX_BYTES = 1024**3  # older entries are dropped beyond this total (the newest is always kept): ~4 Fashion-MNISTs
 
