@@ -28,7 +28,7 @@ from levers.data.prepared import PreparedData, prepare
 
 log = logging.getLogger(__name__)
 
-# How batches are cut and where the tensors are put for training (main's `data.on_device` moves a job's own
+# How batches are cut and where the tensors are put for training (`data.on_device` moves a job's own
 # references in setup), not what the prepared tensors hold.
 LOADER_ONLY = frozenset({"batch_size", "eval_batch_size", "on_device"})
 MAX_ENTRIES = 6  # the last few data sets: enough for a sweep of 5-fold runs (one entry per fold) or 2-3 scalings
