@@ -1,12 +1,13 @@
-"""Sweeps through the real `train.py -m` in a subprocess: jobs in parallel processes with the joblib launcher."""
+"""Sweeps through the real `train.py -m` in a subprocess: jobs in parallel processes with the joblib launcher, and
+data loaded once for the jobs that share it."""
 
 from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 
+import joblib
 import pytest
 
 from tests.e2e.test_cli import QUICK, finish, launch
@@ -14,7 +15,11 @@ from tests.e2e.test_cli import QUICK, finish, launch
 pytestmark = pytest.mark.slow
 
 
-def test_joblib_runs_two_jobs_in_parallel_processes_and_reports(tmp_path):
+def test_joblib_runs_two_jobs_in_parallel_processes_and_reports(tmp_path, monkeypatch):
+    threads = max(joblib.cpu_count() // 2, 1)
+    # Thread counts the jobs must not keep: loky hands a parent's settings on to its workers as they are.
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # torch reads MKL_NUM_THREADS first
+        monkeypatch.setenv(variable, str(threads + 2))
     sweep = tmp_path / "sweep"
     args = ["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep}",
             "optimizer=adam,sgd", "data.limit=240", *QUICK]  # fmt: skip
@@ -27,7 +32,7 @@ def test_joblib_runs_two_jobs_in_parallel_processes_and_reports(tmp_path):
     for job in ("0", "1"):
         line = re.search(r"parallel jobs: (\d+) torch thread\(s\) for this job \(process (\d+)\)",
                          (sweep / job / "train.log").read_text())  # fmt: skip
-        assert line and int(line[1]) == max((os.cpu_count() or 1) // 2, 1)  # loky: cores // n_jobs threads
+        assert line and int(line[1]) == threads  # cores // n_jobs
         pids.add(int(line[2]))
     assert len(pids) == 2 and process.pid not in pids  # two worker processes, not the launching one
     rows = list(csv.DictReader((sweep / "leaderboard.csv").open()))
@@ -50,3 +55,18 @@ def test_basic_and_joblib_launchers_give_identical_metrics(tmp_path):
         basic, joblib = (json.loads((sweeps[k] / job / "summary.json").read_text()) for k in ("basic", "joblib"))
         assert basic["seed"] == joblib["seed"] == int(job) + 1
         assert basic["best_value"] == joblib["best_value"] and basic["test"] == joblib["test"]
+
+
+def test_a_multirun_loads_the_data_once_for_the_jobs_that_share_it(tmp_path):
+    sweep = tmp_path / "sweep"
+    args = ["-m", "scaling=standard,minmax", "data.batch_size=16,32", "data.limit=240", f"hydra.sweep.dir={sweep}",
+            *QUICK]  # fmt: skip
+    code, output = finish(launch(args, tmp_path))
+    assert code == 0, output
+    lines = [
+        re.search(r"data: (loaded|reused) digits \[(\w+)\]", (sweep / job / "train.log").read_text()) for job in "0123"
+    ]
+    assert [line[1] for line in lines] == ["loaded", "reused", "loaded", "reused"]  # batch size varies fastest
+    assert lines[0][2] == lines[1][2] != lines[2][2] == lines[3][2]  # one key per scaling
+    batch_sizes = [json.loads((sweep / job / "summary.json").read_text())["overrides"][1] for job in "0123"]
+    assert batch_sizes == ["data.batch_size=16", "data.batch_size=32"] * 2

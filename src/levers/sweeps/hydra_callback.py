@@ -1,8 +1,8 @@
 """The Hydra callback behind every levers sweep (conf/hydra/default.yaml switches it on).
 
-- on_job_start (in the job's process): with parallel jobs (joblib), log the job's process and torch thread count.
-  joblib's loky workers already get cores // n_jobs threads (it sets OMP_NUM_THREADS), so two parallel jobs on two
-  cores do not fight over threads; the line makes that visible in each job's train.log.
+- on_job_start (in the job's process): with parallel jobs (joblib), give the job cores // n_jobs torch threads
+  (levers.sweeps.threads), so two parallel jobs on two cores do not fight over threads, and log the count and the
+  job's process in its train.log.
 - on_job_end: a job that raised is recorded in its summary.json (status failed, or pruned for an Optuna
   TrialPruned), also when it failed before training wrote anything (e.g. a bad combination of levers).
 - on_multirun_end: the report (leaderboard, HTML, PNGs); the best job printed; exit code 1 if any job failed.
@@ -29,12 +29,12 @@ log = logging.getLogger(__name__)
 
 class SweepCallback(Callback):
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
-        if str(config.hydra.launcher.get("_target_", "")).endswith("JoblibLauncher"):
-            import torch
+        launcher = config.hydra.launcher
+        if str(launcher.get("_target_", "")).endswith("JoblibLauncher"):
+            from levers.sweeps.threads import limit_torch_threads
 
-            log.info(
-                "parallel jobs: %d torch thread(s) for this job (process %d)", torch.get_num_threads(), os.getpid()
-            )
+            threads = limit_torch_threads(launcher.get("n_jobs", -1))
+            log.info("parallel jobs: %d torch thread(s) for this job (process %d)", threads, os.getpid())
 
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
         if job_return.status == JobStatus.FAILED:
