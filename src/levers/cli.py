@@ -77,10 +77,10 @@ def train_entry(cfg: DictConfig) -> float:
 @contextmanager
 def imports_kept_out_of_gc() -> Iterator[None]:
     """The heavy imports (torch, Lightning: ~430k objects) live as long as the process, yet the garbage collector
-    scans them over and over while they load (about 1 s of full collections here) and again in every later full
-    collection (0.3 s each; the first lands before the first training step). So: no collection while they load,
-    then they are frozen out of all later ones. Costs the few MB of import-time cyclic garbage (~13k objects),
-    which is never freed. Once per process: a later sweep job would freeze its predecessor's garbage."""
+    scans them over and over while they load (0.6 s of full collections here) and again in every later full
+    collection (0.25-0.3 s each; the first lands before the first training step). So: no collection while they
+    load, then they are frozen out of all later ones (issue 6, start-up). Costs the few MB of import-time cyclic
+    garbage (~13k objects), never freed. Once per process: a later sweep job would freeze its predecessor's garbage."""
     if gc.get_freeze_count() or not gc.isenabled():
         yield
         return
