@@ -20,7 +20,6 @@ import json
 import logging
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +31,7 @@ import pytorch_lightning as pl
 import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
+from startup import startup_times  # bench/startup.py: `python train.py` to its first step
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -210,45 +210,6 @@ def bench_dataset(name: str, data_overrides: list[str]) -> dict[str, dict[str, f
             continue
         rows[str(batch)] = bench_one(data_overrides, x, y, batch)
     return rows
-
-
-STARTUP_CHILD = """
-import os, sys, tempfile, time
-from pathlib import Path
-from hydra import compose, initialize_config_dir
-from omegaconf import open_dict
-import pytorch_lightning as pl
-from levers.cli import config_dir
-from levers.run import train
-
-class FirstStep(pl.Callback):
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-        print(time.time(), flush=True)
-        os._exit(0)
-
-with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-    cfg = compose("train", overrides=["trainer.max_epochs=1"])
-with open_dict(cfg):
-    cfg.paths.output_dir = tempfile.mkdtemp()
-train(cfg, extra_callbacks=[FirstStep()])
-"""
-IMPORT_CHILD = "import time, torch, pytorch_lightning, hydra; print(time.time(), flush=True)"
-
-
-def seconds_to_print(code: str) -> float:
-    """Wall time from spawning `python -c code` to the wall-clock time the child prints (its first step/imports)."""
-    spawned = time.time()
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
-    return float(done.stdout.strip().splitlines()[-1]) - spawned
-
-
-def startup_times() -> tuple[float, float]:
-    """Medians of (process start -> first training step of a default digits run, bare `import torch, pl, hydra`)."""
-    startup, imports = [], []
-    for _ in range(REPEATS):
-        startup.append(seconds_to_print(STARTUP_CHILD))
-        imports.append(seconds_to_print(IMPORT_CHILD))
-    return statistics.median(startup), statistics.median(imports)
 
 
 def print_table(results: dict) -> None:

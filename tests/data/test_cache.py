@@ -46,7 +46,7 @@ def same_tensors(a: TabularDataModule, b: TabularDataModule) -> bool:
 
 def test_a_second_job_with_the_same_data_config_gets_the_identical_tensors(make_cfg, source_loads):
     first, second = data_module(make_cfg(SMALL)), data_module(make_cfg(SMALL))
-    assert source_loads == ["sklearn.datasets.load_digits"]
+    assert source_loads == ["levers.data.packaged.sklearn_digits"]
     assert same_tensors(first, second)
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
+from levers.data.shuffle_split import shuffle_split
 from levers.errors import LeversConfigError
 
 
@@ -47,7 +47,7 @@ def _carve(indices: np.ndarray, labels: np.ndarray | None, fraction: float, seed
     if fraction <= 0:
         return indices, indices[:0]
     try:
-        return train_test_split(indices, test_size=fraction, random_state=seed, stratify=labels)
+        return shuffle_split(indices, fraction, seed, labels)  # sklearn's train_test_split, without importing sklearn
     except ValueError as error:  # e.g. a stratified split smaller than the number of classes
         raise LeversConfigError(
             "data.val_fraction / data.test_fraction",

@@ -9,15 +9,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from levers.errors import LeversConfigError
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 IMPUTE_CHOICES = ("error", "drop", "median", "mean")
 ENCODINGS = ("onehot", "error")
-READERS = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet}
+READERS = {".csv": "read_csv", ".parquet": "read_parquet", ".pq": "read_parquet"}  # pandas' reader per suffix
 
 
 @dataclass
@@ -33,6 +36,8 @@ class Table:
 
 
 def read_frame(path: str | Path, key: str = "data.path") -> pd.DataFrame:
+    import pandas as pd  # only for tables: importing pandas costs ~0.35 s of every run's start-up
+
     path = Path(path)
     reader = READERS.get(path.suffix.lower())
     if reader is None:
@@ -40,7 +45,7 @@ def read_frame(path: str | Path, key: str = "data.path") -> pd.DataFrame:
     if not path.is_file():
         raise LeversConfigError(key, str(path), f"an existing file (looked in {Path.cwd()})")
     try:
-        return reader(path)
+        return getattr(pd, reader)(path)
     except ImportError as error:  # Parquet needs pyarrow: pip install 'levers[parquet]'
         raise LeversConfigError(key, str(path), f"a CSV, or install pyarrow for Parquet ({error})") from None
 
@@ -55,6 +60,8 @@ def load_table(
     categorical: Sequence[str] = (),
 ) -> Table:
     """Read `path`; the target is one column (or a list: multi-target regression); features default to the rest."""
+    import pandas as pd  # only for tables (see read_frame)
+
     frame = read_frame(path)
     targets = [target] if isinstance(target, str) else list(target)
     _require_columns(frame, "data.target", targets)
@@ -90,6 +97,8 @@ def check_encodable(frame: pd.DataFrame, encoding: str, categorical: Sequence[st
 
 
 def is_numeric(column: pd.Series) -> bool:
+    import pandas as pd  # only for tables (see read_frame)
+
     return pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
 
 
