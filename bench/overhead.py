@@ -5,8 +5,10 @@ process compare), three variants on the same MLP, data, optimizer (Adam, lr 1e-3
   raw    - a hand-written loop slicing shuffled in-memory tensors (no gradient clipping);
   peer   - Lightning with TensorDataset + DataLoader(shuffle=True), per-step `self.log`, the default progress bar,
            a CSVLogger and checkpointing (what the peers do);
-  levers - `levers.run.train` with its defaults (no gradient clipping either), timed from `on_train_start` to
-           `on_train_end` only, so data loading, the test pass and the doctor are not counted.
+  levers - `levers.run.train` with its defaults (no gradient clipping either; steps_per_call=auto, validation,
+           early-stopping monitoring, best + last checkpoints and metrics.csv every epoch, the progress bar), timed
+           from `on_train_start` to `on_train_end` only, so data loading, the test pass and the doctor are not
+           counted.
 It also prints the start-up time (process start to first training step) next to the bare import time, and the peak
 RSS. Writes bench/results/overhead.json. Not part of the test suite.
 
@@ -50,7 +52,7 @@ FASHION_LIMIT = 20_000  # Fashion-MNIST rows kept, for time's sake
 FASHION_FILES = Path("/usr/share/datasets/fashion-mnist")
 LR, SEED = 1e-3, 42
 COMMON = [
-    "callbacks.early_stopping=null",  # every variant runs the same number of epochs
+    "callbacks.early_stopping.patience=1000000",  # monitored every epoch as by default, but never stops the run
     "regularization=none",
     "model.depth=2",
     "model.width=256",
@@ -99,9 +101,12 @@ class FitTimer(pl.Callback):
 
     def __init__(self) -> None:
         self.samples, self.started, self.ended = 0, 0.0, 0.0
+        self.steps_per_call = 1  # optimizer steps per Lightning step the run used (levers.fused_steps)
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.started = time.perf_counter()
+        plan = getattr(pl_module, "fused_plan", None)
+        self.steps_per_call = plan.steps if plan else 1
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx: int) -> None:
         self.samples += len(batch[-1])
@@ -150,14 +155,15 @@ def time_peer(x: torch.Tensor, y: torch.Tensor, batch: int, epochs: int) -> floa
     return timer.samples_per_s
 
 
-def time_levers(overrides: list[str], batch: int, epochs: int) -> float:
-    """samples/s of levers.run.train with its defaults, counting trainer.fit only (validation every epoch included)."""
+def time_levers(overrides: list[str], batch: int, epochs: int) -> tuple[float, int]:
+    """(samples/s, steps per call) of levers.run.train with its defaults, counting trainer.fit only (validation
+    every epoch included)."""
     timer = FitTimer()
     with tempfile.TemporaryDirectory() as out:
         cfg = compose_cfg(Path(out), [*overrides, f"data.batch_size={batch}", f"trainer.max_epochs={epochs}"])
         with contextlib.redirect_stdout(sys.stderr):  # its per-run final table would bury ours
             train(cfg, extra_callbacks=[timer])
-    return timer.samples_per_s
+    return timer.samples_per_s, timer.steps_per_call
 
 
 def pick_epochs(x: torch.Tensor, y: torch.Tensor, batch: int) -> int:
@@ -169,10 +175,17 @@ def pick_epochs(x: torch.Tensor, y: torch.Tensor, batch: int) -> int:
 def bench_one(data_overrides: list[str], x: torch.Tensor, y: torch.Tensor, batch: int) -> dict[str, float]:
     """Medians over REPEATS of the three variants, alternated so drifts in machine load hit all three alike."""
     epochs = pick_epochs(x, y, batch)
+    steps_per_call: list[int] = []
+
+    def levers() -> float:
+        sps, steps = time_levers(data_overrides, batch, epochs)
+        steps_per_call.append(steps)
+        return sps
+
     variants: dict[str, Callable[[], float]] = {
         "raw": lambda: time_raw(x, y, batch, epochs),
         "peer": lambda: time_peer(x, y, batch, epochs),
-        "levers": lambda: time_levers(data_overrides, batch, epochs),
+        "levers": levers,
     }
     samples: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(REPEATS):
@@ -182,6 +195,7 @@ def bench_one(data_overrides: list[str], x: torch.Tensor, y: torch.Tensor, batch
     row["levers_over_raw"] = row["levers"] / row["raw"]
     row["levers_over_peer"] = row["levers"] / row["peer"]
     row["epochs"] = epochs
+    row["steps_per_call"] = steps_per_call[-1]
     print(
         f"  batch {batch:>5} ({epochs} epochs): " + "  ".join(f"{k} {v:,.0f}" for k, v in row.items() if k in variants),
         file=sys.stderr,
@@ -201,7 +215,8 @@ def train_tensors(data_overrides: list[str]) -> tuple[torch.Tensor, torch.Tensor
 def bench_dataset(name: str, data_overrides: list[str]) -> dict[str, dict[str, float] | str]:
     """Every batch size on one data set; a batch larger than the train split is skipped (levers refuses it)."""
     x, y = train_tensors(data_overrides)
-    print(f"{name}: {len(x)} train rows x {x.shape[1]} features", file=sys.stderr, flush=True)
+    size_mb = (x.numel() * x.element_size() + y.numel() * y.element_size()) / 2**20
+    print(f"{name}: {len(x)} train rows x {x.shape[1]} features ({x.dtype}, {size_mb:.1f} MB)", file=sys.stderr)
     rows: dict[str, dict[str, float] | str] = {}
     for batch in BATCHES:
         if batch > len(x):
@@ -213,18 +228,20 @@ def bench_dataset(name: str, data_overrides: list[str]) -> dict[str, dict[str, f
 
 
 def print_table(results: dict) -> None:
-    """The table for the issue and the README."""
-    print(f"{'data':<14}{'batch':>6}{'raw':>10}{'peer':>10}{'levers':>10}{'levers/raw':>12}{'levers/peer':>12}")
+    """The table for the issue and the README (Markdown)."""
+    print("| data | batch | steps/call | epochs | raw | peer | levers | levers/raw | levers/peer |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, rows in results.items():
         if not isinstance(rows, dict):
             continue
         for batch, row in rows.items():
             if isinstance(row, str):
-                print(f"{name:<14}{batch:>6}  {row}")
+                print(f"| {name} | {batch} | | | {row} | | | | |")
                 continue
             print(
-                f"{name:<14}{batch:>6}{row['raw']:>10,.0f}{row['peer']:>10,.0f}{row['levers']:>10,.0f}"
-                f"{row['levers_over_raw']:>12.2f}{row['levers_over_peer']:>12.2f}"
+                f"| {name} | {batch} | {row['steps_per_call']} | {row['epochs']} | {row['raw']:,.0f} | "
+                f"{row['peer']:,.0f} | {row['levers']:,.0f} | {row['levers_over_raw']:.2f} | "
+                f"{row['levers_over_peer']:.2f} |"
             )
 
 

@@ -104,6 +104,7 @@ def run_fused_steps(module: pl.LightningModule, batch: Sequence[torch.Tensor], b
     parameters = [p for group in optimizer.param_groups for p in group["params"]]
     features, target = batch
     first = batch_idx * plan.steps  # index within the epoch of this chunk's first mini-batch
+    per_step = any(config.interval == "step" for config in trainer.lr_scheduler_configs)
     losses, sizes = [], []
     for offset, (x, y) in enumerate(zip(features.split(plan.batch_size), target.split(plan.batch_size), strict=True)):
         optimizer.zero_grad(set_to_none=True)
@@ -113,7 +114,8 @@ def run_fused_steps(module: pl.LightningModule, batch: Sequence[torch.Tensor], b
         lightning_optimizer._on_before_step()  # the manual loop's step counter: trainer.global_step
         optimizer.step()
         lightning_optimizer._on_after_step()
-        step_schedulers(module, "step", first + offset, plateau=False)
+        if per_step:
+            step_schedulers(module, "step", first + offset, plateau=False)
         losses.append(loss.detach())
         sizes.append(len(y))
     if batch_idx + 1 == trainer.num_training_batches:  # Lightning steps these after the epoch's last batch
