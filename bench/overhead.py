@@ -99,6 +99,8 @@ def time_raw(x: torch.Tensor, y: torch.Tensor, batch: int, epochs: int) -> float
 class FitTimer(pl.Callback):
     """Times trainer.fit from its first to its last training hook and counts the samples trained on."""
 
+    fused_steps_safe = True  # counts rows, whatever a batch holds: levers may fuse steps (levers.fused_steps)
+
     def __init__(self) -> None:
         self.samples, self.started, self.ended = 0, 0.0, 0.0
         self.steps_per_call = 1  # optimizer steps per Lightning step the run used (levers.fused_steps)

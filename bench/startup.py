@@ -26,6 +26,8 @@ import os, time
 import pytorch_lightning as pl
 
 class FirstStep(pl.Callback):
+    fused_steps_safe = True
+
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
         print(time.time(), flush=True)
         os._exit(0)

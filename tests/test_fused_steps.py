@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import csv
+import math
 from pathlib import Path
 
 import pytest
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint
 
 from levers.callbacks.monitor import LayerMonitor
 from levers.errors import LeversConfigError
@@ -29,25 +32,48 @@ CASES = {
 }
 
 
-def final_state(cfg) -> tuple[dict, list[dict]]:
-    """(last checkpoint, rows of metrics.csv) of a finished run."""
-    out = Path(cfg.paths.output_dir)
-    checkpoint = torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)
-    with open(out / "metrics.csv") as file:
-        rows = list(csv.DictReader(file))
-    return checkpoint, rows
+class FinalState(pl.Callback):
+    """Which loop trained (Lightning's automatic one, or fused steps, and how many calls an epoch), and what it ended
+    with: read at the end of training, since checkpoints/last.ckpt is only rewritten when the best one is."""
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.automatic, self.calls_per_epoch = pl_module.automatic_optimization, trainer.num_training_batches
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.global_step = trainer.global_step
+        self.weights = {name: value.detach().clone() for name, value in pl_module.state_dict().items()}
+        self.optimizer = copy.deepcopy(trainer.optimizers[0].state_dict())
+        self.schedulers = [copy.deepcopy(config.scheduler.state_dict()) for config in trainer.lr_scheduler_configs]
+
+
+def metrics_rows(cfg) -> list[dict]:
+    with open(Path(cfg.paths.output_dir) / "metrics.csv") as file:
+        return list(csv.DictReader(file))
 
 
 @pytest.mark.parametrize("overrides", CASES.values(), ids=CASES.keys())
 def test_fused_steps_end_with_the_weights_of_lightnings_own_loop(make_cfg, overrides):
     # 40 mini-batches of 32 per digits epoch (the last one short): 3 per call leaves a one-batch last chunk.
     runs = {k: make_cfg(*overrides, f"steps_per_call={k}", "callbacks.early_stopping=null") for k in (1, 3)}
-    for cfg in runs.values():
-        train(cfg)
-    (one, one_rows), (fused, fused_rows) = (final_state(cfg) for cfg in runs.values())
-    assert fused["global_step"] == one["global_step"] > 0
-    for name, weights in one["state_dict"].items():
-        torch.testing.assert_close(fused["state_dict"][name], weights, rtol=0, atol=1e-6, msg=name)
+    ends = {k: FinalState() for k in runs}
+    for k, cfg in runs.items():
+        train(cfg, extra_callbacks=[ends[k]])
+    one, fused = ends[1], ends[3]
+    batches = one.calls_per_epoch
+    assert one.automatic and batches > 3
+    assert not fused.automatic and fused.calls_per_epoch == math.ceil(batches / 3)
+    assert fused.global_step == one.global_step == 3 * batches
+    for name, weights in one.weights.items():
+        torch.testing.assert_close(fused.weights[name], weights, rtol=0, atol=1e-6, msg=name)
+    assert fused.optimizer["state"].keys() == one.optimizer["state"].keys()
+    for index, theirs in one.optimizer["state"].items():  # momentum buffers, Adam moments, step counts
+        for key, value in theirs.items():
+            torch.testing.assert_close(fused.optimizer["state"][index][key], value, rtol=0, atol=1e-6)
+    assert [group["lr"] for group in fused.optimizer["param_groups"]] == [
+        group["lr"] for group in one.optimizer["param_groups"]
+    ]
+    assert fused.schedulers == one.schedulers
+    one_rows, fused_rows = metrics_rows(runs[1]), metrics_rows(runs[3])
     # Same step axis and same per-epoch values: train/loss, val metrics and each epoch's lr (lr-<Optimizer>).
     assert any(key.startswith("lr-") for key in one_rows[0])
     for row_one, row_fused in zip(one_rows, fused_rows, strict=True):
@@ -57,13 +83,33 @@ def test_fused_steps_end_with_the_weights_of_lightnings_own_loop(make_cfg, overr
                 assert float(row_fused[key]) == pytest.approx(float(value), rel=1e-5, abs=1e-6), key
 
 
+@pytest.mark.parametrize(("before", "after"), [(1, "auto"), ("auto", 1)])
+def test_continuing_from_a_checkpoint_of_the_other_loop_keeps_counting_steps(make_cfg, before, after):
+    first = make_cfg(f"steps_per_call={before}", "trainer.max_epochs=2", "callbacks.early_stopping=null")
+    train(first)
+    last = Path(first.paths.output_dir) / "checkpoints" / "last.ckpt"
+    resumed_at = torch.load(last, weights_only=True)["global_step"]
+    end = FinalState()
+    train(make_cfg(f"steps_per_call={after}", f"ckpt_path={last}", "callbacks.early_stopping=null"), [end])
+    assert end.global_step == 120 and resumed_at == 80  # 40 steps an epoch, 3 epochs in all
+
+
 def test_auto_fuses_steps_on_a_single_device_and_sizes_a_call_to_4096_rows(make_cfg):
     plan = plan_for(make_cfg("data.batch_size=32"), pl.Trainer(accelerator="cpu", devices=1, logger=False))
     assert plan is not None and plan.steps == 128 and plan.batch_size == 32
 
 
+class PerBatchCallback(pl.Callback):
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        pass
+
+
 REASONS = {
     "layer monitor callback": ([], {"callbacks": [LayerMonitor()]}, "on_before_optimizer_step"),
+    "a per-batch callback": ([], {"callbacks": [PerBatchCallback()]}, "on_train_batch_end"),
+    "lr logged every step": ([], {"callbacks": [LearningRateMonitor(logging_interval="step")]}, "logging_interval"),
+    "checkpoint every n steps": ([], {"callbacks": [ModelCheckpoint(every_n_train_steps=5)]}, "every n steps"),
+    "one train batch": ([], {"limit_train_batches": 1}, "limit_train_batches"),
     "ddp": ([], {"devices": 2, "strategy": "ddp"}, "DDPStrategy"),
     "mixed precision": ([], {"precision": "bf16-mixed"}, "trainer.precision"),
     "accumulation": ([], {"accumulate_grad_batches": 2}, "accumulate_grad_batches"),

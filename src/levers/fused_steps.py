@@ -13,8 +13,11 @@ One visible difference: a plateau scheduler's epoch-end step is already in that 
 loop saves the checkpoint first, and then skips the step when it resumes from it).
 
 What the fused path skips are the per-mini-batch hooks (on_before_backward, on_after_backward,
-on_before_optimizer_step, on_before_zero_grad); `auto` therefore keeps Lightning's own loop whenever a callback or
-setting relies on them, or on anything else that is only exact per Lightning batch (see `reasons_to_keep_one`).
+on_before_optimizer_step, on_before_zero_grad), and on_train_batch_start/end see a chunk; `auto` therefore keeps
+Lightning's own loop whenever a callback or setting relies on them, or on anything else that is only exact per
+Lightning batch (see `reasons_to_keep_one`). A callback that is fine with chunks says so with
+`fused_steps_safe = True`. A checkpoint written in one loop continues in the other with the same step count
+(`continue_step_count`).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig
+from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint, ProgressBar
 from pytorch_lightning.plugins.precision import Precision
 from pytorch_lightning.strategies import SingleDeviceStrategy
 
@@ -33,6 +37,8 @@ from levers.errors import LeversConfigError
 KEY = "steps_per_call"
 AUTO_ROWS_PER_CALL = 4096  # auto: enough mini-batches per call that Lightning's ~1-3 ms per call is a few percent
 PER_STEP_HOOKS = ("on_before_backward", "on_after_backward", "on_before_optimizer_step", "on_before_zero_grad")
+PER_BATCH_HOOKS = ("on_train_batch_start", "on_train_batch_end")
+OLD_RUNS = 1  # a run directory saved before `steps_per_call` existed: Lightning's loop, as its checkpoints were made
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,7 @@ def reasons_to_keep_one(cfg: DictConfig, trainer: pl.Trainer) -> list[str]:
         reasons.append("trainer.accumulate_grad_batches is set")
     if trainer.max_steps != -1:
         reasons.append("trainer.max_steps is set (checked per Lightning step)")
-    if trainer.limit_train_batches not in (1.0, None) or trainer.val_check_interval != 1.0:
+    if not _whole_epochs(trainer.limit_train_batches) or trainer.val_check_interval != 1.0:
         reasons.append("trainer.limit_train_batches / val_check_interval count Lightning steps")
     if cfg.regularization.swa_lr is not None:
         reasons.append("regularization=swa: Lightning's SWA callback needs automatic optimization")
@@ -73,9 +79,38 @@ def reasons_to_keep_one(cfg: DictConfig, trainer: pl.Trainer) -> list[str]:
         f"callback {type(callback).__name__} uses per-step hook {hook}"
         for callback in trainer.callbacks
         for hook in PER_STEP_HOOKS
-        if getattr(type(callback), hook) is not getattr(pl.Callback, hook)
+        if _overrides(callback, hook)
     ]
+    reasons += [reason for callback in trainer.callbacks if (reason := _per_batch_reason(callback))]
     return reasons
+
+
+def _whole_epochs(limit: int | float | None) -> bool:
+    """Lightning's limit_train_batches: the float 1.0 (or None) is every batch; the int 1 is one batch."""
+    return limit is None or (isinstance(limit, float) and limit == 1.0)
+
+
+def _overrides(callback: pl.Callback, hook: str) -> bool:
+    return getattr(type(callback), hook) is not getattr(pl.Callback, hook)
+
+
+def _per_batch_reason(callback: pl.Callback) -> str | None:
+    """Why a callback needs one Lightning step per mini-batch, if it does.
+
+    Callbacks that only display or count batches are fine with chunks (progress bars, and any callback with
+    `fused_steps_safe = True`, e.g. levers' non-finite guard); Lightning's lr monitor and checkpoints are fine unless
+    they act every n steps.
+    """
+    name = type(callback).__name__
+    if isinstance(callback, LearningRateMonitor):
+        return None if callback.logging_interval == "epoch" else f"{name} logs every step (logging_interval)"
+    if isinstance(callback, ModelCheckpoint):
+        per_step = callback._every_n_train_steps or callback._train_time_interval
+        return f"{name} saves every n steps or after a time" if per_step else None
+    if isinstance(callback, ProgressBar) or getattr(callback, "fused_steps_safe", False):
+        return None
+    hooks = [hook for hook in PER_BATCH_HOOKS if _overrides(callback, hook)]
+    return f"callback {name} uses per-batch hook {hooks[0]}" if hooks else None
 
 
 def plan_for(cfg: DictConfig, trainer: pl.Trainer) -> FusedPlan | None:
@@ -84,14 +119,15 @@ def plan_for(cfg: DictConfig, trainer: pl.Trainer) -> FusedPlan | None:
     `auto` falls back silently (returning None) when fusing would not be exact; an explicit number above 1 that
     cannot be honoured is a configuration error naming the reasons.
     """
-    steps = requested_steps(cfg[KEY], cfg.data.batch_size)
+    value = cfg.get(KEY, OLD_RUNS)
+    steps = requested_steps(value, cfg.data.batch_size)
     if steps == 1:
         return None
     reasons = reasons_to_keep_one(cfg, trainer)
-    if reasons and cfg[KEY] == "auto":
+    if reasons and value == "auto":
         return None
     if reasons:
-        raise LeversConfigError(KEY, cfg[KEY], "1 or auto for this run: " + "; ".join(reasons))
+        raise LeversConfigError(KEY, value, "1 or auto for this run: " + "; ".join(reasons))
     return FusedPlan(steps, cfg.data.batch_size, trainer.gradient_clip_val, trainer.gradient_clip_algorithm or "norm")
 
 
@@ -105,7 +141,7 @@ def run_fused_steps(module: pl.LightningModule, batch: Sequence[torch.Tensor], b
     features, target = batch
     first = batch_idx * plan.steps  # index within the epoch of this chunk's first mini-batch
     per_step = any(config.interval == "step" for config in trainer.lr_scheduler_configs)
-    losses, sizes = [], []
+    losses, totals = [], []
     for offset, (x, y) in enumerate(zip(features.split(plan.batch_size), target.split(plan.batch_size), strict=True)):
         optimizer.zero_grad(set_to_none=True)
         loss, total = module.losses(x, y)
@@ -117,28 +153,34 @@ def run_fused_steps(module: pl.LightningModule, batch: Sequence[torch.Tensor], b
         if per_step:
             step_schedulers(module, "step", first + offset, plateau=False)
         losses.append(loss.detach())
-        sizes.append(len(y))
-    if batch_idx + 1 == trainer.num_training_batches:  # Lightning steps these after the epoch's last batch
+        totals.append(total.detach())
+    last_in_epoch = batch_idx + 1 == trainer.num_training_batches
+    if last_in_epoch:  # Lightning steps these after the epoch's last batch
         step_schedulers(module, "epoch", trainer.current_epoch, plateau=False)
     # Loggers take their step from the batches stepped; make it count optimizer steps, as in the automatic loop.
     trainer.fit_loop.epoch_loop._batches_that_stepped += len(losses) - 1
     step_losses = torch.stack(losses)
-    module.fused_epoch_loss.add(step_losses, sizes)
-    return {"loss": step_losses.mean(), "step_losses": step_losses}
+    last_rows = len(target) - plan.batch_size * (len(losses) - 1)
+    module.fused_epoch_loss.add(step_losses, plan.batch_size, last_rows)
+    if last_in_epoch:
+        module.log_epoch_loss()
+    # The guard reads what was minimised (penalties included), as it reads training_step's loss in Lightning's loop.
+    return {"loss": step_losses.mean(), "step_losses": torch.stack(totals)}
 
 
 class EpochLoss:
     """The epoch's size-weighted mean training loss, summed on the loss's device (no host sync per call) and logged
-    once at epoch end: `self.log` costs about a millisecond a call, more than a small chunk's optimizer steps."""
+    once per epoch: `self.log` costs about a millisecond a call, more than a small chunk's optimizer steps."""
 
     def __init__(self) -> None:
         self.total: torch.Tensor | None = None
         self.rows = 0
 
-    def add(self, step_losses: torch.Tensor, sizes: list[int]) -> None:
-        weighted = (step_losses * torch.tensor(sizes, dtype=step_losses.dtype, device=step_losses.device)).sum()
+    def add(self, step_losses: torch.Tensor, batch_size: int, last_rows: int) -> None:
+        """Losses of full mini-batches of `batch_size` rows but the last, of `last_rows` (no host tensor, no copy)."""
+        weighted = step_losses.sum() * batch_size + step_losses[-1] * (last_rows - batch_size)
         self.total = weighted if self.total is None else self.total + weighted
-        self.rows += sum(sizes)
+        self.rows += batch_size * (len(step_losses) - 1) + last_rows
 
     def pop(self) -> tuple[torch.Tensor, int] | None:
         """(mean, rows) of the epoch so far, and start afresh; None when nothing was added."""
@@ -180,3 +222,20 @@ def step_schedulers(module: pl.LightningModule, interval: str, index: int, plate
                     "scheduler.monitor", monitor, f"a logged metric: {sorted(trainer.callback_metrics)}"
                 )
         module.lr_scheduler_step(config.scheduler, metric)
+
+
+def continue_step_count(trainer: pl.Trainer, checkpoint_step: int | None) -> None:
+    """After loading a checkpoint, keep `trainer.global_step` where the checkpoint left it.
+
+    Lightning counts optimizer steps in two places, one for automatic and one for manual optimization, and reads the
+    one of the current mode: a checkpoint written in the other mode (e.g. `ckpt_path=` from a run with another
+    steps_per_call) would restart the count at 0, and with it the logged step axis that a resume trims by.
+    """
+    if checkpoint_step is None or trainer.global_step == checkpoint_step:
+        return
+    epoch_loop = trainer.fit_loop.epoch_loop
+    if trainer.lightning_module.automatic_optimization:
+        counter = epoch_loop.automatic_optimization.optim_progress.optimizer.step.total
+    else:
+        counter = epoch_loop.manual_optimization.optim_step_progress.total
+    counter.ready = counter.completed = checkpoint_step

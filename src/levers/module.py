@@ -11,7 +11,7 @@ from torch import nn
 
 from levers.data.scaling import AffineScaler
 from levers.data.task import TaskSpec
-from levers.fused_steps import EpochLoss, FusedPlan, run_fused_steps, step_schedulers
+from levers.fused_steps import EpochLoss, FusedPlan, continue_step_count, run_fused_steps, step_schedulers
 from levers.losses import LossChoice
 from levers.metrics import build_metrics
 from levers.optim import OptimizerFactory, configure_optimization
@@ -85,16 +85,27 @@ class LitModel(pl.LightningModule):
         self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=len(batch[1]))
         return total
 
-    def on_train_epoch_end(self) -> None:
-        if self.fused_plan is None:
-            return
+    def log_epoch_loss(self) -> None:
+        """Fused steps: the epoch's train/loss, logged once (in its last chunk, or at epoch end if cut short)."""
         epoch_loss = self.fused_epoch_loss.pop()
         if epoch_loss is not None:
             mean, rows = epoch_loss
             self.log("train/loss", mean, on_step=False, on_epoch=True, batch_size=rows)
-        # Lightning steps plateau schedulers at epoch end itself, except under manual optimization (fused steps).
-        if not self.trainer.fit_loop.restarting:
+
+    def on_train_epoch_end(self) -> None:
+        if self.fused_plan is None:
+            return
+        self.log_epoch_loss()
+        # Lightning steps plateau schedulers at the end of a whole epoch, except under manual optimization.
+        loop = self.trainer.fit_loop
+        if not loop.restarting and loop.epoch_loop._num_ready_batches_reached():
             step_schedulers(self, "epoch", self.current_epoch, plateau=True)
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._checkpoint_global_step = checkpoint.get("global_step")
+
+    def on_train_start(self) -> None:
+        continue_step_count(self.trainer, getattr(self, "_checkpoint_global_step", None))
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         self._evaluate(batch, "val", self.val_metrics)

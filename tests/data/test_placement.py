@@ -45,3 +45,23 @@ def test_a_run_with_on_device_true_trains_on_cpu(make_cfg):
 def test_on_device_accepts_only_auto_true_false(make_cfg):
     with pytest.raises(LeversConfigError, match="auto, true or false"):
         train(make_cfg("data.on_device=gpu"))
+
+
+def test_setup_moves_the_jobs_tensors_and_leaves_the_shared_ones_on_the_host(make_cfg, monkeypatch):
+    import pytorch_lightning as pl
+
+    from levers.data.datamodule import TabularDataModule
+
+    cfg = make_cfg("data.on_device=true")
+    data = TabularDataModule(cfg.data, cfg.scaling.method, cfg.seed)
+    shared = dict(data.tensors)
+    data.trainer = pl.Trainer(accelerator="cpu", logger=False)
+    # No accelerator here: the "meta" device stands in for one, so the move branch itself runs.
+    monkeypatch.setattr("levers.data.datamodule.data_device", lambda *args: torch.device("meta"))
+    data.setup("fit")
+    assert {t.device.type for pair in data.tensors.values() for t in pair} == {"meta"}
+    assert data.tensors["train"][0].shape == shared["train"][0].shape
+    assert {t.device.type for pair in shared.values() for t in pair} == {"cpu"}  # the sweep cache's copy
+    batches = data.train_dataloader()
+    features, target = next(iter(batches))  # the epoch's order is moved to the data's device as well
+    assert features.device.type == "meta" and len(target) == cfg.data.batch_size

@@ -39,6 +39,8 @@ class NonFiniteGuard(pl.Callback):
     parallelism the ranks agree (one collective per check) so that all of them stop.
     """
 
+    fused_steps_safe = True  # reads every optimizer step's loss from a chunk's outputs (levers.fused_steps)
+
     def __init__(self, every_n_steps: int = 50) -> None:
         self.every_n_steps = every_n_steps
         self._first_bad: torch.Tensor | None = None

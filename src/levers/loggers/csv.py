@@ -32,7 +32,7 @@ class AtomicMetricsWriter:
         self.log_dir = log_dir
         self.metrics_file_path = os.path.join(log_dir, self.NAME_METRICS_FILE)
         self.rows: list[dict[str, Any]] = read_rows(Path(self.metrics_file_path))
-        self.columns: list[str] = columns_of(self.rows)  # the header on disk
+        self.columns: list[str] = read_header(Path(self.metrics_file_path))  # the header on disk
         self.metrics: list[dict[str, Any]] = []  # rows not yet written
         self.hparams: dict[str, Any] = {}
         Path(log_dir).mkdir(parents=True, exist_ok=True)
@@ -79,6 +79,13 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
         return [{k: v for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(file)]
 
 
+def read_header(path: Path) -> list[str]:
+    if not path.is_file():
+        return []
+    with path.open(newline="") as file:
+        return list(csv.DictReader(file).fieldnames or [])
+
+
 def columns_of(rows: list[dict[str, Any]]) -> list[str]:
     return sorted(set().union(*rows)) if rows else []
 
@@ -94,9 +101,11 @@ def append_rows(path: Path, rows: list[dict[str, Any]], columns: list[str]) -> N
     """Rows under the existing header, in one write() call of the whole text."""
     text = io.StringIO()
     csv.DictWriter(text, fieldnames=columns).writerows(rows)
+    data = memoryview(text.getvalue().encode())
     handle = os.open(path, os.O_WRONLY | os.O_APPEND)
     try:
-        os.write(handle, text.getvalue().encode())
+        while data:  # one call in practice; a short write (disk full) is completed or raises
+            data = data[os.write(handle, data) :]
     finally:
         os.close(handle)
 

@@ -25,7 +25,7 @@ class TrainConfig:
     ckpt_path: str | None = None  # start this config's training from a checkpoint
     quiet: bool | None = None
     steps_per_call: Any = "auto"  # optimizer steps per Lightning training step: auto | an int >= 1
-    progress_every: int = 25  # batches between two progress-bar refreshes (each costs milliseconds)
+    progress_every: int = 25  # Lightning steps (calls, see steps_per_call) between two progress-bar refreshes
     paths: PathsConfig = field(default_factory=PathsConfig)
     data: Any = MISSING
     scaling: Any = MISSING
