@@ -46,6 +46,7 @@ class LitModel(pl.LightningModule):
         self.test_metrics = metrics.clone(prefix="test/")
         self.fused_plan: FusedPlan | None = None
         self.fused_epoch_loss = EpochLoss()
+        self._checkpoint_global_step: int | None = None  # of a checkpoint training continues from
 
     def fuse_steps(self, plan: FusedPlan | None) -> None:
         """Run `plan.steps` optimizer steps per training_step (levers.fused_steps), or None for Lightning's loop."""
@@ -105,7 +106,7 @@ class LitModel(pl.LightningModule):
         self._checkpoint_global_step = checkpoint.get("global_step")
 
     def on_train_start(self) -> None:
-        continue_step_count(self.trainer, getattr(self, "_checkpoint_global_step", None))
+        continue_step_count(self.trainer, self._checkpoint_global_step)
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         self._evaluate(batch, "val", self.val_metrics)
