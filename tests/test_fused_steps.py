@@ -34,7 +34,7 @@ CASES = {
 
 class FinalState(pl.Callback):
     """Which loop trained (Lightning's automatic one, or fused steps, and how many calls an epoch), and what it ended
-    with: read at the end of training, since checkpoints/last.ckpt is only rewritten when the best one is."""
+    with, read at the end of training (an epoch's checkpoint is taken before a plateau scheduler's epoch step)."""
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.automatic, self.calls_per_epoch = pl_module.automatic_optimization, trainer.num_training_batches

@@ -90,3 +90,12 @@ def test_train_returns_the_best_monitored_value(make_cfg):
     summary = read_summary(cfg)
     assert summary["monitor"] == "val/acc" and best == summary["best_value"]
     assert 0.5 < best <= 1.0
+
+
+def test_last_checkpoint_is_the_last_epoch_even_when_it_was_not_the_best(make_cfg):
+    # monitor_mode=max on val/loss: epoch 0 (the highest loss) stays "best", so no later epoch saves a best checkpoint.
+    cfg = make_cfg("monitor_mode=max", "trainer.max_epochs=3", "callbacks.early_stopping=null")
+    train(cfg)
+    checkpoints = Path(cfg.paths.output_dir) / "checkpoints"
+    assert {p.name for p in checkpoints.iterdir()} == {"epoch_000.ckpt", "last.ckpt"}
+    assert torch.load(checkpoints / "last.ckpt", weights_only=True)["epoch"] == 2

@@ -169,8 +169,9 @@ def _uses_swa(cfg: DictConfig) -> bool:
 
 
 def _best_checkpoint(trainer: pl.Trainer) -> str:
-    checkpoint = trainer.checkpoint_callback
-    return checkpoint.best_model_path if isinstance(checkpoint, ModelCheckpoint) else ""
+    """The best checkpoint by the monitored metric ("" without one; last.ckpt's callback monitors nothing)."""
+    ranked = [c for c in trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint) and c.monitor is not None]
+    return ranked[0].best_model_path if ranked else ""
 
 
 def _header(cfg: DictConfig, data: TabularDataModule, loss_name: str) -> dict[str, Any]:

@@ -51,9 +51,23 @@ class ModelCheckpointConfig:
     monitor: str = "${monitor}"
     mode: str = "${monitor_mode}"
     save_top_k: int = 1
-    save_last: bool = True
+    save_last: bool = False  # last.ckpt comes from `last_checkpoint`, every epoch
     every_n_epochs: int = 1
     auto_insert_metric_name: bool = False
+
+
+@dataclass
+class LastCheckpointConfig:
+    """checkpoints/last.ckpt at the end of every epoch, what `resume=` continues from. (ModelCheckpoint's own
+    save_last rewrites it, since Lightning 2.6, only in epochs that also save a best checkpoint.)"""
+
+    _target_: str = "pytorch_lightning.callbacks.ModelCheckpoint"
+    dirpath: str = "${paths.output_dir}/checkpoints"
+    filename: str = "last"
+    monitor: str | None = None  # no metric: the one kept is the newest
+    save_top_k: int = 1
+    every_n_epochs: int = 1
+    enable_version_counter: bool = False  # overwrite last.ckpt, never last-v1.ckpt
 
 
 @dataclass
@@ -103,6 +117,7 @@ class CallbacksConfig:
 
     early_stopping: EarlyStoppingConfig | None = field(default_factory=EarlyStoppingConfig)
     model_checkpoint: ModelCheckpointConfig | None = field(default_factory=ModelCheckpointConfig)
+    last_checkpoint: LastCheckpointConfig | None = field(default_factory=LastCheckpointConfig)
     periodic_checkpoint: PeriodicCheckpointConfig | None = None
     lr_monitor: LearningRateMonitorConfig | None = field(default_factory=LearningRateMonitorConfig)
     nonfinite_guard: NonFiniteGuardConfig | None = field(default_factory=NonFiniteGuardConfig)
