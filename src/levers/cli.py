@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
 import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -17,16 +15,10 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 import levers.config  # noqa: F401  (registers schemas and resolvers before Hydra composes)
+from levers.config.location import config_dir
 from levers.distributed import launch_overrides
 from levers.errors import LeversConfigError, LeversRunFailed
 from levers.serving.commands import entry as serving_entry
-
-CONFIG_DIR_ENV = "LEVERS_CONFIG_DIR"
-
-
-def config_dir() -> str:
-    """conf/ of the checkout this package runs from, unless LEVERS_CONFIG_DIR points elsewhere."""
-    return os.environ.get(CONFIG_DIR_ENV, str(Path(__file__).resolve().parents[2] / "conf"))
 
 
 def route_lightning_logs_through_hydra() -> None:

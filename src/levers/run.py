@@ -18,10 +18,12 @@ from levers.assembly import build_module
 from levers.callbacks.adagrad_reset import AdagradReset
 from levers.callbacks.epoch_seeding import EpochSeeding
 from levers.callbacks.summary import RunSummary, as_floats
-from levers.checkpoint_io import AtomicCheckpointIO
+from levers.checkpoint_io import AtomicCheckpointIO, load_checkpoint
+from levers.config.trust import trusted_config
 from levers.config.validate import validate_config, validate_monitor
 from levers.crossval import cross_validate
 from levers.data.datamodule import TabularDataModule
+from levers.data.task import TaskSpec
 from levers.diagnostics import doctor, gradcheck, lr_find, overfit
 from levers.distributed import check_launch
 from levers.errors import LeversRunFailed
@@ -29,7 +31,7 @@ from levers.fused_steps import plan_for
 from levers.metrics import loggable_names
 from levers.module import LitModel
 from levers.resume import resume_point
-from levers.serving.checkpoint import ServingState
+from levers.serving.checkpoint import ServingState, check_fits_data, recipe_of
 from levers.terminal import is_quiet, print_final_table, trainer_display
 from levers.tracking import FinishTrackersOnFailure, finish_trackers, log_hyperparams
 
@@ -77,6 +79,8 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
         return cross_validate(cfg, train)  # this function once per fold; returns the k-fold mean
     built = build(cfg)
     data, module = built.data, built.module
+    if start_from:
+        check_checkpoint_fits(start_from, built, "resume" if cfg.get("resume") else "ckpt_path")
     header = {**_header(cfg, data, module.loss_name), "resumed_from": start_from}
     if cfg.optimizer.lr == "auto":
         header["lr_auto"] = lr_find.choose_lr(cfg, built)
@@ -104,7 +108,7 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
     fuse_steps(cfg, trainer, built)
     log_hyperparams(trainer.loggers, cfg)
     try:
-        trainer.fit(module, datamodule=data, ckpt_path=start_from)
+        trainer.fit(module, datamodule=data, ckpt_path=start_from, weights_only=True)
     except LeversRunFailed:
         if trainer.is_global_zero:
             doctor.advise(output_dir, cfg)
@@ -112,7 +116,7 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
     # SWA's averaged weights are the point of SWA: test them, not the best pre-averaging checkpoint.
     best_path = "" if _uses_swa(cfg) else _best_checkpoint(trainer)
     weights = "swa" if _uses_swa(cfg) else "best" if best_path else "last"
-    results = trainer.test(module, datamodule=data, ckpt_path=best_path or None, verbose=False)
+    results = trainer.test(module, datamodule=data, ckpt_path=best_path or None, verbose=False, weights_only=True)
     test_metrics = as_floats(results[0]) if results else {}
     finish_trackers(trainer.loggers)
     if trainer.is_global_zero:
@@ -162,6 +166,14 @@ def fuse_steps(cfg: DictConfig, trainer: pl.Trainer, built: Built) -> None:
     built.module.fuse_steps(plan)
     built.data.steps_per_call = plan.steps
     log.debug("%d optimizer steps per Lightning step", plan.steps)
+
+
+def check_checkpoint_fits(path: str, built: Built, key: str) -> None:
+    """A checkpoint to continue from must be levers' own, for this data's inputs and task (one line otherwise)."""
+    recipe = recipe_of(load_checkpoint(path, key), path, key)
+    trusted_config(recipe["config"], path)  # not used here, but a checkpoint naming foreign code is not levers'
+    stored = TaskSpec(**recipe["task"])
+    check_fits_data(recipe["num_features"], stored, built.data.num_features, built.data.task, path, key)
 
 
 def _uses_swa(cfg: DictConfig) -> bool:

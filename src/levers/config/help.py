@@ -21,7 +21,7 @@ def describe_option(path: Path) -> str:
 
 
 def groups_help(width: int = 118) -> str:
-    from levers.cli import config_dir  # the conf/ this run composes from
+    from levers.config.location import config_dir  # the conf/ this run composes from
 
     root = Path(config_dir())
     lines: list[str] = []

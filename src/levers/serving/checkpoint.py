@@ -1,7 +1,8 @@
 """What a checkpoint must carry to rebuild its model without the training run: config, task, columns, encoding.
 
 Stored under ``checkpoint["levers"]`` as plain dicts, lists and numbers (no pickled DictConfig), so every
-checkpoint loads with ``torch.load(path, weights_only=True)``.
+checkpoint loads with ``torch.load(path, weights_only=True)``. The stored config is data: before anything is built
+from it, :func:`levers.config.trust.trusted_config` checks that it names only the classes levers itself writes.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
-import torch
 from omegaconf import DictConfig, OmegaConf
 
 from levers.assembly import build_module
+from levers.checkpoint_io import load_checkpoint
+from levers.config.trust import trusted_config
 from levers.data.encoding import TableEncoder
 from levers.data.scaling import AffineScaler
 from levers.data.task import TaskSpec
@@ -53,6 +55,10 @@ class Restored:
     path: Path
 
     @property
+    def num_features(self) -> int:
+        return self.module.feature_scaler.offset.numel()
+
+    @property
     def target_names(self) -> list[str]:
         target = self.cfg.data.get("target")
         if target is None:
@@ -60,22 +66,56 @@ class Restored:
         return [target] if isinstance(target, str) else list(target)
 
 
-def restore(path: str | Path) -> Restored:
-    path = Path(path)
-    if not path.is_file():
-        raise LeversConfigError("ckpt_path", str(path), "an existing checkpoint file (checkpoints/*.ckpt of a run)")
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    recipe = checkpoint.get(KEY)
-    if recipe is None:
-        raise LeversConfigError("ckpt_path", str(path), "a checkpoint written by a levers training run")
-    cfg = OmegaConf.create(recipe["config"])
+def restore(path: str | Path, key: str = "ckpt_path") -> Restored:
+    """The model of a levers checkpoint, rebuilt from levers' own classes; anything else is one line naming `key`."""
+    checkpoint = load_checkpoint(path, key)
+    recipe = recipe_of(checkpoint, path, key)
+    cfg = trusted_config(recipe["config"], path)
     task = TaskSpec(**recipe["task"])
     features, targets = recipe["num_features"], recipe["num_targets"]
     module = build_module(cfg, task, features, AffineScaler(features), AffineScaler(targets))
-    module.load_state_dict(checkpoint["state_dict"])
+    try:
+        module.load_state_dict(checkpoint["state_dict"])
+    except RuntimeError as error:
+        raise LeversConfigError(
+            key, str(path), f"weights that fit the config stored with them ({_first(error)})"
+        ) from None
     module.eval()
     encoder = TableEncoder.from_state(recipe["encoder"]) if recipe["encoder"] else None
-    return Restored(module, cfg, task, recipe["class_names"], encoder, path)
+    return Restored(module, cfg, task, recipe["class_names"], encoder, Path(path))
+
+
+RECIPE_FIELDS = ("config", "task", "num_features", "num_targets", "class_names", "encoder")
+
+
+def recipe_of(checkpoint: dict, path: str | Path, key: str) -> dict[str, Any]:
+    """The rebuild recipe ServingState stored, with every field present."""
+    recipe = checkpoint.get(KEY)
+    if not isinstance(recipe, dict) or any(field not in recipe for field in RECIPE_FIELDS):
+        raise LeversConfigError(key, str(path), "a checkpoint written by a levers training run (no levers recipe)")
+    return recipe
+
+
+def check_fits_data(
+    stored_features: int, stored_task: TaskSpec, num_features: int, task: TaskSpec, path: str | Path, key: str
+) -> None:
+    """A checkpoint continues or serves only the data shape it was trained on."""
+    if stored_features != num_features:
+        allowed = f"a checkpoint of a model with {num_features} input features (this one has {stored_features})"
+        raise LeversConfigError(key, str(path), allowed)
+    if stored_task != task:
+        allowed = f"a checkpoint of a model for {_describe(task)} (this one: {_describe(stored_task)})"
+        raise LeversConfigError(key, str(path), allowed)
+
+
+def _describe(task: TaskSpec) -> str:
+    if task.is_classification:
+        return f"{task.kind} classification with {task.num_classes} classes"
+    return f"regression of {task.num_targets} target(s)"
+
+
+def _first(error: Exception) -> str:
+    return str(error).strip().splitlines()[0][:200]
 
 
 def _plain(value: Any) -> Any:

@@ -6,13 +6,14 @@ import pytorch_lightning as pl
 
 from levers.callbacks.summary import as_floats
 from levers.data.datamodule import TabularDataModule
-from levers.serving.checkpoint import Restored
+from levers.serving.checkpoint import Restored, check_fits_data
 
 
 def evaluate(restored: Restored) -> dict[str, float]:
     """Rebuilds the data stage from the saved config (same file, seed and split) and tests the saved weights."""
     cfg = restored.cfg
     data = TabularDataModule(cfg.data, cfg.scaling.method, cfg.seed)
+    check_fits_data(restored.num_features, restored.task, data.num_features, data.task, restored.path, "ckpt_path")
     trainer = pl.Trainer(
         accelerator="cpu",
         devices=1,

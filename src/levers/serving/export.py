@@ -24,7 +24,7 @@ def export(restored: Restored, fmt: str, output: str | None = None) -> Path:
     target = Path(output) if output else restored.path.with_suffix(FORMATS[fmt])
     target.parent.mkdir(parents=True, exist_ok=True)
     predictor = build_predictor(restored.module)
-    example = torch.zeros(2, restored.module.feature_scaler.offset.numel())
+    example = torch.zeros(2, restored.num_features)
     if fmt == "torchscript":
         with torch.no_grad():
             torch.jit.trace(predictor, example).save(str(target))
@@ -54,7 +54,7 @@ def _export_onnx(predictor: torch.nn.Module, example: torch.Tensor, target: Path
 
 def describe(restored: Restored) -> dict:
     encoder = restored.encoder
-    count = restored.module.feature_scaler.offset.numel()
+    count = restored.num_features
     return {
         "checkpoint": str(restored.path),
         "task": restored.task.kind,

@@ -19,7 +19,7 @@ def encode_input(restored: Restored, frame: pd.DataFrame) -> np.ndarray:
     if restored.encoder is not None:
         return restored.encoder.transform(frame)
     columns = [c for c in frame.columns if c not in restored.target_names]
-    expected = restored.module.feature_scaler.offset.numel()
+    expected = restored.num_features
     if len(columns) != expected:
         raise LeversConfigError("input", f"{len(columns)} columns", f"{expected} numeric feature columns")
     return frame[columns].to_numpy(dtype=np.float32)
@@ -38,7 +38,10 @@ def predict_frame(restored: Restored, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def predict_file(restored: Restored, input_path: str, output_path: str) -> pd.DataFrame:
-    predictions = predict_frame(restored, read_frame(input_path, key="input"))
+    frame = read_frame(input_path, key="input")
+    if frame.empty:
+        raise LeversConfigError("input", input_path, "a table with at least one row to predict")
+    predictions = predict_frame(restored, frame)
     Path(output_path).parent.mkdir(parents=True, exist_ok=True)
     if Path(output_path).suffix.lower() in (".parquet", ".pq"):
         predictions.to_parquet(output_path, index=False)

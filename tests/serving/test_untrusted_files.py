@@ -1,0 +1,196 @@
+"""Files are data: no checkpoint, pickle, URL or run directory makes levers run code, whichever command reads it.
+
+Each poison below would write `pwned` if it were obeyed (tests/config/test_trust.py shows the target is live, and
+`test_the_pickle_is_live_under_a_full_unpickle` shows the pickle is); every command must refuse it with one line
+and leave no such file.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from levers.errors import LeversConfigError
+from levers.run import train
+from levers.serving.commands import RUNNERS
+from tests.conftest import ROOT, compose_cfg
+
+TINY = ["data.limit=200", "trainer.max_epochs=1"]
+
+
+@pytest.fixture(scope="module")
+def good_run(tmp_path_factory) -> Path:
+    """One real, finished digits run; each test copies what it poisons."""
+    run = tmp_path_factory.mktemp("good") / "run"
+    cfg = compose_cfg(run, *TINY)
+    train(cfg)
+    (run / ".hydra").mkdir()
+    OmegaConf.save(cfg, run / ".hydra" / "config.yaml")
+    return run
+
+
+class Poison:
+    """Copies a real file to `marker` when called: what an attacker's `_target_` or pickle would do."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return shutil.copyfile, (__file__, str(self.marker))
+
+
+def with_stored_target(good_run: Path, folder: Path, marker: Path) -> Path:
+    """The run's best checkpoint, its stored model node replaced by a file-writing `_target_`."""
+    checkpoint = torch.load(good_run / "checkpoints" / "last.ckpt", weights_only=True)
+    checkpoint["levers"]["config"]["model"] = {"_target_": "shutil.copyfile", "src": __file__, "dst": str(marker)}
+    torch.save(checkpoint, folder / "target.ckpt")
+    return folder / "target.ckpt"
+
+
+def with_pickle(good_run: Path, folder: Path, marker: Path) -> Path:
+    """A checkpoint that also carries an object whose unpickling writes the marker."""
+    checkpoint = torch.load(good_run / "checkpoints" / "last.ckpt", weights_only=True)
+    checkpoint["extra"] = Poison(marker)
+    torch.save(checkpoint, folder / "pickle.ckpt")
+    return folder / "pickle.ckpt"
+
+
+@pytest.fixture
+def served(tmp_path) -> Iterator[Callable[[Path], str]]:
+    """Serves a file on 127.0.0.1 and counts the requests that reached the server."""
+    requests: list[str] = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            requests.append(self.path)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(tmp_path)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    def url_of(path: Path) -> str:
+        return f"http://127.0.0.1:{server.server_address[1]}/{path.relative_to(tmp_path)}"
+
+    url_of.requests = requests  # type: ignore[attr-defined]
+    yield url_of
+    server.shutdown()
+
+
+def digits_rows(folder: Path) -> str:
+    path = folder / "rows.csv"
+    pd.DataFrame(np.zeros((3, 64)), columns=[f"x{i}" for i in range(64)]).to_csv(path, index=False)
+    return str(path)
+
+
+def serve_command(command: str, checkpoint: str, folder: Path) -> None:
+    args = {"ckpt_path": checkpoint, "format": "torchscript", "output": str(folder / "out.pt")}
+    if command == "predict":
+        args |= {"input": digits_rows(folder), "output": str(folder / "predictions.csv")}
+    RUNNERS[command](args)
+
+
+COMMANDS = ["eval", "predict", "export", "train ckpt_path="]
+
+
+def run_command(command: str, checkpoint: str, folder: Path) -> None:
+    if command.startswith("train"):
+        train(compose_cfg(folder / "new_run", *TINY, f"ckpt_path={checkpoint}"))
+    else:
+        serve_command(command, checkpoint, folder)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("poison", [with_stored_target, with_pickle])
+def test_a_poisoned_local_checkpoint_writes_nothing(good_run, tmp_path, command, poison):
+    marker = tmp_path / "pwned"
+    checkpoint = poison(good_run, tmp_path, marker)
+    with pytest.raises(LeversConfigError) as error:
+        run_command(command, str(checkpoint), tmp_path)
+    assert not marker.exists()
+    assert str(checkpoint) in str(error.value)
+    assert not (tmp_path / "out.pt").exists() and not (tmp_path / "predictions.csv").exists()
+
+
+def test_the_pickle_is_live_under_a_full_unpickle(good_run, tmp_path):
+    marker = tmp_path / "pwned"
+    torch.load(with_pickle(good_run, tmp_path, marker), weights_only=False)
+    assert marker.exists()
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_remote_checkpoint_is_refused_before_it_is_fetched(good_run, tmp_path, served, command):
+    marker = tmp_path / "pwned"
+    url = served(with_pickle(good_run, tmp_path, marker))
+    with pytest.raises(LeversConfigError, match=r"URLs are not read"):
+        run_command(command, url, tmp_path)
+    assert not marker.exists() and served.requests == []
+
+
+@pytest.mark.parametrize(
+    "poisoned_key",
+    [
+        ("model", {"_target_": "shutil.copyfile", "src": __file__, "dst": "{marker}"}),
+        ("callbacks.early_stopping", {"_target_": "shutil.copyfile", "src": __file__, "dst": "{marker}"}),
+        ("model.width", "${{oc.create:{{_target_: shutil.copyfile, src: {source}, dst: {marker}}}}}"),
+    ],
+    ids=["model", "callback", "interpolation"],
+)
+def test_resume_from_a_poisoned_run_config_writes_nothing(good_run, tmp_path, poisoned_key):
+    marker, run = tmp_path / "pwned", tmp_path / "run"
+    shutil.copytree(good_run, run)
+    (run / "summary.json").unlink()  # as if killed mid-run: there is something to continue
+    key, node = poisoned_key
+    fill = {"marker": str(marker), "source": __file__}
+    node = node.format(**fill) if isinstance(node, str) else {k: v.format(**fill) for k, v in node.items()}
+    saved = OmegaConf.load(run / ".hydra" / "config.yaml")
+    OmegaConf.update(saved, key, node, force_add=True)
+    OmegaConf.save(saved, run / ".hydra" / "config.yaml")
+    with pytest.raises(LeversConfigError, match=r"config.yaml: " + key.replace(".", r"\.")):
+        train(compose_cfg(tmp_path / "ignored", f"resume={run}"))
+    assert not marker.exists()
+
+
+def test_resume_of_an_untouched_run_config_still_trains(good_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(good_run, run)
+    (run / "summary.json").unlink()
+    train(compose_cfg(tmp_path / "ignored", f"resume={run}", "trainer.max_epochs=2"))
+    assert (run / "summary.json").exists()
+
+
+def test_resume_of_a_completed_run_is_refused_and_its_summary_kept(good_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(good_run, run)
+    before = (run / "summary.json").read_text()
+    with pytest.raises(LeversConfigError, match=r"already completed: start a new run.*trainer.max_epochs"):
+        train(compose_cfg(tmp_path / "ignored", f"resume={run}"))
+    assert (run / "summary.json").read_text() == before
+
+
+def test_cli_eval_of_a_poisoned_checkpoint_exits_2_with_one_line(good_run, tmp_path):
+    marker = tmp_path / "pwned"
+    checkpoint = with_stored_target(good_run, tmp_path, marker)
+    result = subprocess.run(
+        [sys.executable, "-c", "from levers.cli import main; main()", "eval", f"ckpt_path={checkpoint}"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and not marker.exists()
+    (line,) = [line for line in result.stderr.splitlines() if "config error" in line]
+    assert "model._target_='shutil.copyfile' is not allowed: one of levers.models" in line
