@@ -8,7 +8,7 @@ TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.levers-installed
 
-.PHONY: setup train test lint format clean
+.PHONY: setup plugin-path train test lint format clean
 
 setup: $(STAMP)
 
@@ -17,7 +17,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(MAKE) --no-print-directory plugin-path
 	touch $@
+
+# setuptools' editable install maps levers.conf -> conf/ with an import hook, which hides src/hydra_plugins from
+# Hydra's plugin scan (pkgutil sees no folder), so src also goes on sys.path. A wheel install needs none of this.
+plugin-path:
+	$(BIN)/python -c "import site, sys; open(site.getsitepackages()[0] + '/levers-src.pth', 'w').write(sys.argv[1])" "$(CURDIR)/src"
 
 train: setup
 	$(BIN)/python train.py $(ARGS)

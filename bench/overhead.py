@@ -38,7 +38,8 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 import levers.config  # noqa: F401  (registers schemas and resolvers)
-from levers.cli import config_dir, quiet_known_noise
+from levers.cli import quiet_known_noise
+from levers.config.location import config_dir
 from levers.data.datamodule import TabularDataModule
 from levers.models.mlp import MLP
 from levers.run import train

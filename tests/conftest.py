@@ -16,7 +16,8 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
 
 import levers.config  # noqa: F401  (registers schemas and resolvers)
-from levers.cli import config_dir, quiet_known_noise
+from levers.cli import quiet_known_noise
+from levers.config.location import config_dir
 
 torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 ROOT = Path(__file__).resolve().parents[1]

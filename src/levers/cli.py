@@ -15,7 +15,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 import levers.config  # noqa: F401  (registers schemas and resolvers before Hydra composes)
-from levers.config.location import config_dir
+from levers.config.location import hydra_config_path
 from levers.distributed import launch_overrides
 from levers.errors import LeversConfigError, LeversRunFailed
 from levers.serving.commands import entry as serving_entry
@@ -45,7 +45,7 @@ def quiet_known_noise() -> None:
         warnings.filterwarnings("ignore", message=pattern)
 
 
-@hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
+@hydra.main(version_base="1.3", config_path=hydra_config_path(), config_name="train")
 def train_entry(cfg: DictConfig) -> float:
     with imports_kept_out_of_gc():
         from levers.run import run  # heavy imports (Lightning) only once Hydra has parsed the command line

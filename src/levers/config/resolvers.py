@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import secrets
-from pathlib import Path
 
 from omegaconf import OmegaConf
 
 from levers.config.help import groups_help
+from levers.config.location import example_file
 
 
 def unique_suffix() -> str:
@@ -20,15 +20,10 @@ def unique_suffix() -> str:
     return f"{os.getpid()}-{secrets.token_hex(2)}"
 
 
-def example_path(name: str) -> str:
-    """A file of the checkout's examples/ folder, whatever the working directory."""
-    return str(Path(__file__).resolve().parents[3] / "examples" / name)
-
-
 def register_resolvers() -> None:
     if not OmegaConf.has_resolver("unique"):
         OmegaConf.register_new_resolver("unique", unique_suffix, use_cache=True)
     if not OmegaConf.has_resolver("levers_groups"):
         OmegaConf.register_new_resolver("levers_groups", groups_help)
     if not OmegaConf.has_resolver("example"):
-        OmegaConf.register_new_resolver("example", example_path)
+        OmegaConf.register_new_resolver("example", example_file)

@@ -1,0 +1,1 @@
+"""Lightning callbacks levers adds to the ones configured in the `callbacks` group."""

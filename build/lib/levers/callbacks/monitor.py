@@ -1,0 +1,177 @@
+"""Layer monitor: every N training steps, per-layer statistics that show why a network does not learn.
+
+Activations (output of every activation module): mean/std/min/max, the fraction of dead ReLU units (zero for every
+input of the monitoring batch), the fraction of saturated tanh/sigmoid outputs and the gradient norm reaching the
+layer. Parameterized layers: gradient norm, update-to-weight ratio of the step and identical units (two rows of
+the weight matrix equal: symmetry no gradient step can break). Hooks are attached only for the monitored step, so
+the other steps run at full speed; statistics go to the run's loggers (metrics.csv) as `monitor/<layer>/<stat>`,
+and at the end (or when the run fails) to monitor.json and monitor.png.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from torch import nn
+
+from levers.io import write_json_atomic
+
+log = logging.getLogger(__name__)
+
+DEAD_CAPABLE = (nn.ReLU, nn.ReLU6)
+SATURATING = {nn.Tanh: (-1.0, 1.0), nn.Sigmoid: (0.0, 1.0)}
+SATURATION_MARGIN = 0.01  # within 1% of the output range's ends the derivative is below ~0.02
+ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.SELU, nn.GELU, nn.Tanh, nn.Sigmoid, nn.SiLU, nn.Softplus)
+
+
+class LayerMonitor(pl.Callback):
+    def __init__(self, every_n_steps: int = 20, output_dir: str | Path = ".", plot: bool = True) -> None:
+        self.every_n_steps, self.output_dir, self.plot = every_n_steps, Path(output_dir), plot
+        self.history: dict[str, dict[str, Any]] = {}
+        self._handles: list[Any] = []
+        self._pending: dict[str, dict[str, float]] = defaultdict(dict)
+        self._before: dict[str, torch.Tensor] = {}
+
+    # --- arming for one step -----------------------------------------------------------------------------
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, idx: int) -> None:
+        if trainer.global_step % self.every_n_steps != 0:
+            return
+        for name, module in _activation_layers(pl_module):
+            self._handles.append(module.register_forward_hook(self._activation_hook(name, type(module))))
+
+    def _activation_hook(self, name: str, kind: type[nn.Module]):
+        def hook(module: nn.Module, inputs: Any, output: torch.Tensor) -> None:
+            self._pending[name].update(activation_stats(output.detach(), kind))
+            if output.requires_grad:
+                output.register_hook(lambda grad: self._pending[name].update(out_grad_norm=_norm(grad)))
+
+        return hook
+
+    def on_before_optimizer_step(self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer: Any) -> None:
+        if not self._handles:
+            return
+        for name, module in _weight_layers(pl_module):
+            grads = [p.grad for p in module.parameters(recurse=False) if p.grad is not None]
+            if grads:
+                self._pending[name]["grad_norm"] = _norm(torch.cat([g.flatten() for g in grads]))
+            self._before[name] = module.weight.detach().clone()
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, idx: int
+    ) -> None:
+        if not self._handles:
+            return
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+        for name, module in _weight_layers(pl_module):
+            weight = module.weight.detach()
+            if name in self._before:
+                before = self._before.pop(name)
+                self._pending[name]["update_ratio"] = _norm(weight - before) / max(_norm(before), 1e-12)
+            self._pending[name]["identical_units"] = float(identical_units(module))
+        self._record(trainer, pl_module, trainer.global_step - 1)
+
+    def _record(self, trainer: pl.Trainer, pl_module: pl.LightningModule, step: int) -> None:
+        metrics: dict[str, float] = {}
+        kinds = dict(_activation_layers(pl_module)) | dict(_weight_layers(pl_module))
+        for name, stats in self._pending.items():
+            entry = self.history.setdefault(name, {"type": type(kinds[name]).__name__, "steps": [], "stats": {}})
+            entry["steps"].append(step)
+            for stat, value in stats.items():
+                entry["stats"].setdefault(stat, []).append(value)
+                metrics[f"monitor/{name}/{stat}"] = value
+        self._pending.clear()
+        for logger in trainer.loggers:
+            logger.log_metrics(metrics, step=step)
+
+    # --- saving ------------------------------------------------------------------------------------------
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.is_global_zero:
+            self.save()
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+        if trainer.is_global_zero:
+            self.save()
+
+    def save(self) -> None:
+        write_json_atomic(
+            self.output_dir / "monitor.json", {"every_n_steps": self.every_n_steps, "layers": self.history}
+        )
+        if self.plot and self.history:
+            from levers.diagnostics.plots import plot_monitor, save_figure  # matplotlib only when a plot is wanted
+
+            save_figure(plot_monitor, self.history, self.output_dir / "monitor.png")
+        log.info("layer monitor: %s", summarize(self.history) or "no measurements")
+
+
+def activation_stats(output: torch.Tensor, kind: type[nn.Module]) -> dict[str, float]:
+    """Range of a layer's output; dead units (ReLU) and saturated outputs (tanh/sigmoid) where they apply."""
+    values = output.float()
+    stats = {
+        "act_mean": values.mean().item(),
+        "act_std": values.std().item() if values.numel() > 1 else 0.0,
+        "act_min": values.min().item(),
+        "act_max": values.max().item(),
+    }
+    if issubclass(kind, DEAD_CAPABLE):
+        per_unit = values.transpose(0, 1).reshape(values.shape[1], -1)  # units x (samples * positions)
+        stats["dead_frac"] = (per_unit == 0).all(dim=1).float().mean().item()
+    for saturating, (low, high) in SATURATING.items():
+        if issubclass(kind, saturating):
+            margin = SATURATION_MARGIN * (high - low)
+            stats["saturated_frac"] = ((values <= low + margin) | (values >= high - margin)).float().mean().item()
+    return stats
+
+
+def identical_units(module: nn.Module) -> int:
+    """Units whose incoming weights (and bias) equal another unit's: they compute the same thing forever."""
+    weight = module.weight.detach()
+    rows = weight.reshape(weight.shape[0], -1)
+    bias = getattr(module, "bias", None)
+    if isinstance(bias, torch.Tensor):
+        rows = torch.cat([rows, bias.detach()[:, None]], dim=1)
+    return rows.shape[0] - torch.unique(rows, dim=0).shape[0]
+
+
+def summarize(history: dict[str, dict[str, Any]]) -> str:
+    """One clause per layer with a finding worth reading at the last measurement."""
+    notes = []
+    for name, entry in history.items():
+        last = {stat: values[-1] for stat, values in entry["stats"].items() if values}
+        if last.get("dead_frac", 0) > 0.5:
+            notes.append(f"{name}: {last['dead_frac']:.0%} dead units")
+        if last.get("saturated_frac", 0) > 0.5:
+            notes.append(f"{name}: {last['saturated_frac']:.0%} saturated")
+        if last.get("identical_units", 0) > 0:
+            notes.append(f"{name}: {int(last['identical_units'])} identical units (symmetry)")
+    return "; ".join(notes)
+
+
+def _activation_layers(pl_module: pl.LightningModule) -> list[tuple[str, nn.Module]]:
+    return [(name, m) for name, m in _net(pl_module).named_modules() if isinstance(m, ACTIVATIONS)]
+
+
+def _weight_layers(pl_module: pl.LightningModule) -> list[tuple[str, nn.Module]]:
+    layers = []
+    for name, m in _net(pl_module).named_modules():
+        weight = getattr(m, "weight", None)
+        if name and isinstance(weight, nn.Parameter) and weight.ndim >= 2 and weight.requires_grad:
+            layers.append((name, m))
+    return layers
+
+
+def _net(pl_module: pl.LightningModule) -> nn.Module:
+    return getattr(pl_module, "net", pl_module)
+
+
+def _norm(tensor: torch.Tensor) -> float:
+    return torch.linalg.vector_norm(tensor.float()).item()

@@ -1,0 +1,37 @@
+"""Typed schemas for every config group, registered in Hydra's ConfigStore.
+
+Each option's YAML starts with ``defaults: [/schema/<group>/<option>@_here_, _self_]`` so that a misspelt key
+or a value of the wrong type fails at composition time with OmegaConf's message naming the key. Value ranges
+(lr > 0, dropout in [0, 1), ...) are checked afterwards by :mod:`levers.config.validate`.
+
+One module per group family; each exports ``OPTIONS = {group: {schema name: dataclass}}``.
+A new family adds its module and one entry to ``FAMILIES``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+
+from levers.config.schema import data, diagnostics, loss, model, optimization, scheduler, table, trainer
+from levers.config.schema.top import TrainConfig
+
+FAMILIES = (data, model, loss, optimization, scheduler, trainer, diagnostics, table)
+
+
+def all_options() -> dict[str, dict[str, Any]]:
+    options: dict[str, dict[str, Any]] = {}
+    for family in FAMILIES:
+        for group, schemas in family.OPTIONS.items():
+            options.setdefault(group, {}).update(schemas)
+    return options
+
+
+def register_schemas() -> None:
+    """Store every schema under `schema/<group>/<name>` and the top level as `levers_schema`."""
+    store = ConfigStore.instance()
+    store.store(name="levers_schema", node=TrainConfig)
+    for group, schemas in all_options().items():
+        for name, node in schemas.items():
+            store.store(group=f"schema/{group}", name=name, node=node)

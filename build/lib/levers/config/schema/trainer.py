@@ -1,0 +1,182 @@
+"""Schemas of the `trainer`, `callbacks` and `logger` groups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from omegaconf import MISSING
+
+
+@dataclass
+class TrainerConfig:
+    _target_: str = "pytorch_lightning.Trainer"
+    accelerator: str = "auto"
+    devices: Any = "auto"
+    strategy: Any = "auto"
+    num_nodes: int = 1
+    sync_batchnorm: bool = False
+    precision: Any = "32-true"
+    max_epochs: int = 300
+    min_epochs: int | None = None
+    gradient_clip_val: float | None = None
+    gradient_clip_algorithm: str = "norm"
+    deterministic: Any = True
+    log_every_n_steps: int = 50
+    check_val_every_n_epoch: int = 1
+    accumulate_grad_batches: int = 1
+    fast_dev_run: Any = False
+    limit_train_batches: Any = None
+    limit_val_batches: Any = None
+    enable_progress_bar: bool = True
+    enable_model_summary: bool = True
+    default_root_dir: str = "${paths.output_dir}"
+
+
+@dataclass
+class EarlyStoppingConfig:
+    _target_: str = "pytorch_lightning.callbacks.EarlyStopping"
+    monitor: str = "${monitor}"
+    mode: str = "${monitor_mode}"
+    patience: int = 20
+    min_delta: float = 0.0
+    check_finite: bool = True
+
+
+@dataclass
+class ModelCheckpointConfig:
+    _target_: str = "pytorch_lightning.callbacks.ModelCheckpoint"
+    dirpath: str = "${paths.output_dir}/checkpoints"
+    filename: str = "epoch_{epoch:03d}"
+    monitor: str = "${monitor}"
+    mode: str = "${monitor_mode}"
+    save_top_k: int = 1
+    save_last: bool = False  # last.ckpt comes from `last_checkpoint`, every epoch
+    every_n_epochs: int = 1
+    auto_insert_metric_name: bool = False
+
+
+@dataclass
+class LastCheckpointConfig:
+    """checkpoints/last.ckpt at the end of every epoch, what `resume=` continues from. (ModelCheckpoint's own
+    save_last rewrites it, since Lightning 2.6, only in epochs that also save a best checkpoint.)"""
+
+    _target_: str = "pytorch_lightning.callbacks.ModelCheckpoint"
+    dirpath: str = "${paths.output_dir}/checkpoints"
+    filename: str = "last"
+    monitor: str | None = None  # no metric: the one kept is the newest
+    save_top_k: int = 1
+    every_n_epochs: int = 1
+    enable_version_counter: bool = False  # overwrite last.ckpt, never last-v1.ckpt
+
+
+@dataclass
+class PeriodicCheckpointConfig:
+    """Keep a checkpoint every n epochs, whatever the metric says (pick the best afterwards)."""
+
+    _target_: str = "pytorch_lightning.callbacks.ModelCheckpoint"
+    dirpath: str = "${paths.output_dir}/checkpoints/periodic"
+    filename: str = "epoch_{epoch:03d}"
+    every_n_epochs: int = 5
+    save_top_k: int = -1
+    monitor: str | None = None
+    auto_insert_metric_name: bool = False
+
+
+@dataclass
+class LearningRateMonitorConfig:
+    _target_: str = "pytorch_lightning.callbacks.LearningRateMonitor"
+    logging_interval: str | None = "epoch"  # epoch | step (null: as the scheduler steps)
+    log_momentum: bool = False
+
+
+@dataclass
+class NonFiniteGuardConfig:
+    _target_: str = "levers.callbacks.guard.NonFiniteGuard"
+    every_n_steps: int = 50  # on an accelerator, host syncs this often (on CPU: every step, free)
+
+
+@dataclass
+class LayerMonitorConfig:
+    _target_: str = "levers.callbacks.monitor.LayerMonitor"
+    every_n_steps: int = 20
+    output_dir: str = "${paths.output_dir}"
+    plot: bool = True
+
+
+@dataclass
+class OptunaPruningConfig:
+    _target_: str = "levers.sweeps.pruning.OptunaPruning"
+    monitor: str = "${monitor}"
+    fold: Any = "${data.fold}"  # k-fold: only the first fold reports, so a trial's steps stay epochs
+
+
+@dataclass
+class CallbacksConfig:
+    """Each entry is a `_target_` node; set one to null to switch it off."""
+
+    early_stopping: EarlyStoppingConfig | None = field(default_factory=EarlyStoppingConfig)
+    model_checkpoint: ModelCheckpointConfig | None = field(default_factory=ModelCheckpointConfig)
+    last_checkpoint: LastCheckpointConfig | None = field(default_factory=LastCheckpointConfig)
+    periodic_checkpoint: PeriodicCheckpointConfig | None = None
+    lr_monitor: LearningRateMonitorConfig | None = field(default_factory=LearningRateMonitorConfig)
+    nonfinite_guard: NonFiniteGuardConfig | None = field(default_factory=NonFiniteGuardConfig)
+    monitor: LayerMonitorConfig | None = None  # per-layer statistics; on with `callbacks=monitor`
+    optuna_pruning: OptunaPruningConfig | None = None  # switched on by hparams_search=optuna
+
+
+@dataclass
+class CSVLoggerConfig:
+    _target_: str = "levers.loggers.csv.AtomicCSVLogger"
+    save_dir: str = "${paths.output_dir}"
+    name: str = ""
+    version: str = ""
+
+
+@dataclass
+class TensorBoardLoggerConfig:
+    _target_: str = "pytorch_lightning.loggers.TensorBoardLogger"
+    save_dir: str = "${paths.output_dir}"
+    name: str = "tensorboard"
+    version: str = ""
+    default_hp_metric: bool = False
+
+
+@dataclass
+class MLFlowLoggerConfig:
+    _target_: str = "pytorch_lightning.loggers.MLFlowLogger"
+    tracking_uri: str = "sqlite:///outputs/mlflow.db"
+    experiment_name: str = "levers"
+    run_name: str | None = None
+    artifact_location: str | None = None
+    log_model: Any = True
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class WandbLoggerConfig:
+    _target_: str = "pytorch_lightning.loggers.WandbLogger"
+    project: str = "levers"
+    name: str | None = None
+    save_dir: str = "${paths.output_dir}"
+    offline: bool = True
+    log_model: Any = False
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LoggerConfig:
+    """Every logger an option can switch on. Unset entries are MISSING, not None: merging a later option's schema
+    leaves an earlier option's logger in place, so options compose (`logger=[csv,tensorboard]`)."""
+
+    csv: CSVLoggerConfig | None = MISSING
+    tensorboard: TensorBoardLoggerConfig | None = MISSING
+    mlflow: MLFlowLoggerConfig | None = MISSING
+    wandb: WandbLoggerConfig | None = MISSING
+
+
+OPTIONS: dict[str, dict[str, Any]] = {
+    "trainer": {"trainer": TrainerConfig},
+    "callbacks": {"callbacks": CallbacksConfig},
+    "logger": {"logger": LoggerConfig},
+}

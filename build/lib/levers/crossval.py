@@ -1,0 +1,66 @@
+"""k-fold cross-validation of one run (`data.folds=k`): train once per fold, each fold in `fold_<i>/` of the run
+directory, then summarize. summary.json holds every fold's result and the mean and std of the monitored metric; the
+mean is what the run returns, so in a sweep each point's metric is its k-fold mean."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from omegaconf import DictConfig
+
+from levers.io import write_json_atomic
+
+log = logging.getLogger(__name__)
+FOLD_KEYS = ("best_value", "best_epoch", "epochs_run", "wall_time_s", "test", "best_checkpoint", "output_dir")
+
+
+def cross_validate(cfg: DictConfig, train_one: Callable[[DictConfig], float]) -> float:
+    """Run `train_one` on each fold's config; summary.json is rewritten after every fold and on failure."""
+    out, k = Path(cfg.paths.output_dir), int(cfg.data.folds)
+    folds: list[dict[str, Any]] = []
+    try:
+        for fold in range(k):
+            fold_cfg = copy.deepcopy(cfg)
+            fold_cfg.data.fold, fold_cfg.paths.output_dir = fold, str(out / f"fold_{fold}")
+            log.info("cross-validation: fold %d of %d", fold + 1, k)
+            train_one(fold_cfg)
+            folds.append(json.loads((out / f"fold_{fold}" / "summary.json").read_text()))
+            write_json_atomic(out / "summary.json", summarize(folds, k, out, "running"))
+    except BaseException as error:
+        failed = summarize(folds, k, out, "failed") | {"error": f"{type(error).__name__}: {error}"}
+        write_json_atomic(out / "summary.json", failed)
+        raise
+    summary = summarize(folds, k, out, "completed")
+    write_json_atomic(out / "summary.json", summary)
+    cv = summary["cv"]
+    log.info("cross-validation %s over %d folds: mean %.4f, std %.4f", summary["monitor"], k, cv["mean"], cv["std"])
+    return cv["mean"]
+
+
+def summarize(folds: list[dict[str, Any]], k: int, out: Path, status: str) -> dict[str, Any]:
+    """Fold 0's header (data, task, overrides...), the folds, and mean/std (population std, as scikit-learn's)."""
+    values = [f["best_value"] if f.get("best_value") is not None else math.nan for f in folds]
+    mean, std = (float(np.mean(values)), float(np.std(values))) if values else (math.nan, math.nan)
+    tests = [f.get("test") or {} for f in folds]
+    keys = sorted(set().union(*tests)) if tests else []
+    header = {key: value for key, value in (folds[0] if folds else {}).items() if key not in (*FOLD_KEYS, "status")}
+    return {
+        **header,
+        "status": status,
+        "output_dir": str(out),
+        "best_value": mean,
+        "best_epoch": None,
+        "epochs_run": sum(f.get("epochs_run", 0) for f in folds),
+        "wall_time_s": round(sum(f.get("wall_time_s", 0.0) for f in folds), 3),
+        "cv": {"k": k, "folds_done": len(folds), "mean": mean, "std": std, "values": values},
+        "test": {key: float(np.mean([t[key] for t in tests if key in t])) for key in keys},
+        "test_std": {key: float(np.std([t[key] for t in tests if key in t])) for key in keys},
+        "folds": [{"fold": i, **{key: f.get(key) for key in FOLD_KEYS}} for i, f in enumerate(folds)],
+    }

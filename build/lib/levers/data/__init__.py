@@ -1,0 +1,1 @@
+"""Data: sources, splitting, scaling and in-memory batching."""

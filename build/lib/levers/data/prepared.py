@@ -1,0 +1,87 @@
+"""The expensive, shareable part of the data stage: source -> rows -> task -> seeded split -> encoding -> scalers
+fitted on train -> scaled tensors. Everything here depends only on the data config, the scaling method and the seed
+(not on batch sizes), which is what lets a sweep reuse it across jobs (levers.data.cache).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import torch
+from omegaconf import DictConfig
+
+from levers.data.encoding import TableEncoder, encode_after_split
+from levers.data.folds import split_for
+from levers.data.scaling import AffineScaler
+from levers.data.sources import load_source, select_rows
+from levers.data.split import SplitIndices
+from levers.data.task import TaskSpec, infer_task
+from levers.errors import LeversConfigError
+
+SPLITS = ("train", "val", "test")
+MIN_EVAL_ROWS = 2  # metrics such as r2 need two rows; fewer is no evaluation
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """The prepared data set, shared read-only by every job with the same key.
+
+    Never mutate `tensors` in place (no `x.mul_()`, `x[i] = ...`, `.copy_()`): the same tensor objects may serve
+    several jobs of a sweep. Take a copy (`x.clone()`) or build a new tensor instead. The scalers here are the
+    fitted originals; each job gets its own copy (TabularDataModule), since they go into a trained module.
+    """
+
+    task: TaskSpec
+    class_names: tuple[Any, ...]
+    encoder: TableEncoder | None
+    feature_scaler: AffineScaler
+    target_scaler: AffineScaler
+    tensors: Mapping[str, tuple[torch.Tensor, torch.Tensor]]  # split name -> (features, target), scaled
+
+    def split_size(self, name: str) -> int:
+        return len(self.tensors[name][1])
+
+    @property
+    def nbytes(self) -> int:
+        return sum(part.nbytes for pair in self.tensors.values() for part in pair)
+
+
+def prepare(data: DictConfig, scaling_method: str, seed: int) -> PreparedData:
+    """Load, split, encode and scale; encoders and scalers are fitted on the train split only."""
+    features, target, held_out = select_rows(*load_source(data.source), data.classes, data.limit, data.holdout_last)
+    task = infer_task(target, data.task)
+    class_names: tuple[Any, ...] = ()
+    if task.is_classification:
+        classes, target = np.unique(target, return_inverse=True)  # labels -> 0..k-1
+        class_names = tuple(classes.tolist())
+    split = split_for(target, data, seed, data.stratify and task.is_classification, held_out)
+    _check_eval_splits(split, data)
+    features, encoder = encode_after_split(features, split.train, data)  # a table: fitted on train only
+    x = torch.from_numpy(features)
+    y = torch.from_numpy(target).long() if task.is_classification else _as_float_column(target)
+    feature_scaler = AffineScaler(x.shape[1]).fit(x[split.train], scaling_method)
+    target_scaler = AffineScaler(1 if y.ndim == 1 else y.shape[1])
+    if not task.is_classification:
+        target_scaler.fit(y[split.train], "standard" if data.target_scaling == "standard" else "none")
+        y = target_scaler(y)
+    x = feature_scaler(x)
+    rows = (split.train, split.val, split.test)
+    tensors = MappingProxyType({name: (x[idx], y[idx]) for name, idx in zip(SPLITS, rows, strict=True)})
+    return PreparedData(task, class_names, encoder, feature_scaler, target_scaler, tensors)
+
+
+def _check_eval_splits(split: SplitIndices, data: DictConfig) -> None:
+    for name, rows, fraction in (("val", split.val, data.val_fraction), ("test", split.test, data.test_fraction)):
+        if fraction > 0 and len(rows) < MIN_EVAL_ROWS:
+            raise LeversConfigError(
+                f"data.{name}_fraction", fraction, f"a {name} split of at least {MIN_EVAL_ROWS} rows (got {len(rows)})"
+            )
+
+
+def _as_float_column(target: np.ndarray) -> torch.Tensor:
+    y = torch.from_numpy(np.asarray(target, dtype=np.float32))
+    return y[:, None] if y.ndim == 1 else y

@@ -1,0 +1,65 @@
+"""Feature scaling as an affine map x' = (x - offset) / scale, fitted on the train split only.
+
+Every method the practice guide names is affine, so one module with two buffers covers them all; the buffers
+travel in the checkpoint's state_dict (safe with ``torch.load(weights_only=True)``) and are reused at prediction.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from levers.errors import LeversConfigError
+
+SCALING_METHODS = ("standard", "minmax", "robust", "decimal", "none")
+
+
+class AffineScaler(nn.Module):
+    def __init__(self, num_features: int) -> None:
+        super().__init__()
+        self.register_buffer("offset", torch.zeros(num_features))
+        self.register_buffer("scale", torch.ones(num_features))
+
+    def fit(self, features: torch.Tensor, method: str) -> AffineScaler:
+        if method not in SCALING_METHODS:
+            raise LeversConfigError("scaling.method", method, f"one of {', '.join(SCALING_METHODS)}")
+        offset, scale = _FITTERS[method](features.double())
+        # A constant column has zero spread: leave it unscaled rather than divide by zero.
+        scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+        self.offset.copy_(offset.float())
+        self.scale.copy_(scale.float())
+        return self
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return (features - self.offset) / self.scale
+
+    def inverse(self, scaled: torch.Tensor) -> torch.Tensor:
+        return scaled * self.scale + self.offset
+
+
+def _standard(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return x.mean(0), x.std(0, correction=0)
+
+
+def _minmax(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    low, high = x.min(0).values, x.max(0).values
+    return low, high - low
+
+
+def _robust(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    q1, median, q3 = torch.quantile(x, torch.tensor([0.25, 0.5, 0.75], dtype=x.dtype), dim=0)
+    return median, q3 - q1
+
+
+def _decimal(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Divide by the smallest power of ten that brings max |x| strictly below 1."""
+    peak = x.abs().max(0).values
+    exponent = torch.floor(torch.log10(peak.clamp_min(1e-12))) + 1
+    return torch.zeros_like(peak), torch.where(peak > 0, 10.0**exponent, torch.ones_like(peak))
+
+
+def _none(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.zeros(x.shape[1], dtype=x.dtype), torch.ones(x.shape[1], dtype=x.dtype)
+
+
+_FITTERS = {"standard": _standard, "minmax": _minmax, "robust": _robust, "decimal": _decimal, "none": _none}

@@ -1,0 +1,50 @@
+"""What kind of problem the data poses: inferred from the target, never typed by the user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from levers.errors import LeversConfigError
+
+TASK_KINDS = ("multiclass", "binary", "regression")
+MAX_CLASSES = 1000
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    kind: str  # multiclass | binary | regression
+    num_classes: int = 0  # classification only
+    num_targets: int = 1  # regression only
+
+    @property
+    def is_classification(self) -> bool:
+        return self.kind != "regression"
+
+
+def infer_task(target: np.ndarray, requested: str = "auto") -> TaskSpec:
+    """Integer-valued targets with few distinct values are classes; anything else is regression."""
+    if requested not in ("auto", *TASK_KINDS):
+        raise LeversConfigError("data.task", requested, f"one of auto, {', '.join(TASK_KINDS)}")
+    if requested == "regression" and target.dtype.kind in "OUS":
+        raise LeversConfigError("data.task", requested, "binary or multiclass (or auto): the target is text")
+    if requested == "regression" or (requested == "auto" and not _looks_like_classes(target)):
+        return TaskSpec("regression", num_targets=1 if target.ndim == 1 else target.shape[1])
+    num_classes = len(np.unique(target))
+    if num_classes < 2:
+        raise LeversConfigError("data.target", f"{num_classes} distinct class", "at least 2 classes")
+    kind = "binary" if num_classes == 2 else "multiclass"
+    if requested in ("binary", "multiclass") and requested != kind:
+        raise LeversConfigError("data.task", requested, f"the target has {num_classes} classes: use {kind}")
+    return TaskSpec(kind, num_classes=num_classes)
+
+
+def _looks_like_classes(target: np.ndarray) -> bool:
+    if target.ndim != 1:
+        return False
+    if target.dtype.kind in "OUSb":  # text or boolean labels
+        return True
+    if target.dtype.kind in "iub":
+        return len(np.unique(target)) <= MAX_CLASSES
+    return bool(np.all(np.mod(target, 1) == 0)) and len(np.unique(target)) <= 20

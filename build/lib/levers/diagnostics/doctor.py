@@ -1,0 +1,274 @@
+"""The training doctor: reads what a run left behind and names the next override to try (practice guide, 8-9).
+
+Runs at the end of every training run (and after a diverged one), and as `levers doctor <run dir>`. It reads
+summary.json, metrics.csv, monitor.json (when the layer monitor was on) and the run's config (.hydra/config.yaml,
+else the loggers' hparams.yaml), applies the rules
+below, logs one line per finding and writes doctor.json. No Lightning and no torch import: it must start fast.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import statistics
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from levers.io import write_json_atomic
+
+log = logging.getLogger(__name__)
+
+FALLING_FRACTION = 0.01  # train loss fell > 1% over the last epochs: still learning
+FLAT_FRACTION = 0.05  # train loss never fell 5% below the first epoch's: flat from the start
+GAP_ABSOLUTE, GAP_RATIO = 0.1, 2.0  # val loss above train loss by both this much and this factor
+DEAD_FRACTION = 0.5
+EXPLODING_RATIO, EXPLODING_ABSOLUTE = 100.0, 1.0  # a peak gradient norm this many times the median, and above 1
+SPREAD_RATIO = 20.0  # largest / smallest feature std on the train split
+
+
+@dataclass(frozen=True)
+class Advice:
+    rule: str
+    finding: str
+    overrides: list[str]
+
+    def line(self) -> str:
+        return f"{self.finding} -> try: {' | '.join(self.overrides)}"
+
+
+@dataclass
+class Evidence:
+    summary: dict[str, Any]
+    facts: dict[str, Any]  # config values the rules read (max_epochs, lr, dropout, ...)
+    train_loss: list[float]  # per epoch
+    val_loss: list[float]  # per epoch
+    monitor: dict[str, Any]  # monitor.json's `layers`, or {}
+
+
+# --- reading a run -------------------------------------------------------------------------------------------
+
+FACT_KEYS = {
+    "max_epochs": "trainer.max_epochs",
+    "lr": "optimizer.lr",
+    "dropout": "regularization.dropout",
+    "weight_decay": "regularization.weight_decay",
+    "width": "model.width",
+    "activation": "model.activation",
+    "init": "model.init",
+    "scaling": "scaling.method",
+    "gradient_clip_val": "trainer.gradient_clip_val",
+}
+
+
+def facts_from_config(cfg: DictConfig | None) -> dict[str, Any]:
+    if cfg is None:
+        return {}
+    return {fact: OmegaConf.select(cfg, key, default=None) for fact, key in FACT_KEYS.items()}
+
+
+def read_run(run_dir: Path, cfg: DictConfig | None = None) -> Evidence:
+    """Everything the rules look at; a missing file only means fewer rules can speak."""
+    if cfg is None:
+        cfg = _saved_config(run_dir)
+    summary = _read_json(run_dir / "summary.json")
+    rows = _read_csv(run_dir / "metrics.csv")
+    return Evidence(
+        summary=summary,
+        facts=facts_from_config(cfg),
+        train_loss=epoch_series(rows, "train/loss"),
+        val_loss=epoch_series(rows, "val/loss"),
+        monitor=_read_json(run_dir / "monitor.json").get("layers", {}),
+    )
+
+
+def epoch_series(rows: list[dict[str, str]], key: str) -> list[float]:
+    """One value per epoch (the last logged), in epoch order; rows without an epoch (monitor steps) are skipped."""
+    by_epoch: dict[int, float] = {}
+    for row in rows:
+        if row.get(key) and row.get("epoch"):
+            by_epoch[int(float(row["epoch"]))] = float(row[key])
+    return [by_epoch[epoch] for epoch in sorted(by_epoch)]
+
+
+def feature_spread(features: Any) -> float | None:
+    """Largest over smallest per-feature std (constant features ignored), on the rows the model trains on."""
+    stds = [float(s) for s in features.float().std(dim=0).tolist() if s > 1e-12]
+    return max(stds) / min(stds) if len(stds) >= 2 else None
+
+
+def _saved_config(run_dir: Path) -> DictConfig | None:
+    """Hydra's saved config, or the resolved copy the loggers keep (hparams.yaml, flat dotted keys) when Hydra
+    did not save one."""
+    if (run_dir / ".hydra" / "config.yaml").exists():
+        return OmegaConf.load(run_dir / ".hydra" / "config.yaml")
+    if (run_dir / "hparams.yaml").exists():
+        nested = OmegaConf.create({})
+        for key, value in OmegaConf.to_container(OmegaConf.load(run_dir / "hparams.yaml")).items():
+            OmegaConf.update(nested, str(key), value, force_add=True)
+        return nested
+    return None
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        return []
+    with path.open(newline="") as file:
+        return list(csv.DictReader(file))
+
+
+# --- rules ---------------------------------------------------------------------------------------------------
+
+
+def diverged(e: Evidence) -> Advice | None:
+    if e.summary.get("status") != "diverged":
+        return None
+    lr = e.facts.get("lr")
+    lower = f"optimizer.lr={lr / 10:.3g}" if isinstance(lr, int | float) else "optimizer.lr=auto"
+    return Advice("diverged", "the training loss became NaN/inf", [lower, "trainer.gradient_clip_val=1.0"])
+
+
+def still_improving(e: Evidence) -> Advice | None:
+    loss, max_epochs = e.train_loss, e.facts.get("max_epochs")
+    if e.summary.get("status") != "completed" or len(loss) < 3 or not max_epochs or max_epochs < 0:
+        return None
+    if e.summary.get("epochs_run", len(loss)) < max_epochs:
+        return None  # early stopping ended it: the validation metric had stopped improving
+    window = max(2, len(loss) // 5)
+    start = loss[-window - 1]
+    if loss[-1] < loss[-2] and start > 0 and (start - loss[-1]) / start > FALLING_FRACTION:
+        return Advice(
+            "still_improving",
+            f"train loss still falling at the last epoch ({start:.4g} -> {loss[-1]:.4g} over {window} epochs)",
+            [f"trainer.max_epochs={2 * max_epochs}"],
+        )
+    return None
+
+
+def flat_from_start(e: Evidence) -> Advice | None:
+    loss = [v for v in e.train_loss if math.isfinite(v)]
+    if len(loss) < 3 or loss[0] <= 0 or (loss[0] - min(loss)) / loss[0] >= FLAT_FRACTION:
+        return None
+    lr = e.facts.get("lr")
+    overrides = ["optimizer.lr=auto"]
+    if isinstance(lr, int | float):
+        overrides.append(f"optimizer.lr={lr * 10:.3g}")
+    if e.facts.get("init") not in (None, "auto"):
+        overrides.append("model.init=auto")
+    if not e.monitor:
+        overrides.append("callbacks=monitor (look for dead units)")
+    finding = f"train loss flat from the start ({loss[0]:.4g} -> best {min(loss):.4g} in {len(loss)} epochs)"
+    return Advice("flat_from_start", finding, overrides)
+
+
+def large_gap(e: Evidence) -> Advice | None:
+    pairs = [(t, v) for t, v in zip(e.train_loss, e.val_loss, strict=False) if math.isfinite(t) and math.isfinite(v)]
+    if not pairs:
+        return None
+    best = e.summary.get("best_epoch")
+    train, val = pairs[best] if isinstance(best, int) and best < len(pairs) else pairs[-1]
+    if val - train <= GAP_ABSOLUTE or val <= GAP_RATIO * train:
+        return None
+    dropout, width = e.facts.get("dropout") or 0.0, e.facts.get("width")
+    overrides = [f"regularization.dropout={min(dropout + 0.2, 0.5):.2g}", "regularization.weight_decay=1e-4"]
+    if isinstance(width, int) and width > 1:
+        overrides.append(f"model.width={width // 2}")
+    return Advice("large_gap", f"large train/val gap (train loss {train:.4g}, val loss {val:.4g})", overrides)
+
+
+def dead_units(e: Evidence) -> Advice | None:
+    dead = {
+        name: entry["stats"]["dead_frac"][-1] for name, entry in e.monitor.items() if entry["stats"].get("dead_frac")
+    }
+    worst = max(dead.items(), key=lambda item: item[1], default=None)
+    if worst is None or worst[1] <= DEAD_FRACTION:
+        return None
+    overrides = ["model.activation=leaky_relu", "model.activation=elu", "model.bias_init=0.01"]
+    return Advice("dead_units", f"{worst[1]:.0%} of the units of {worst[0]} are dead ReLUs", overrides)
+
+
+def exploding_gradients(e: Evidence) -> Advice | None:
+    """A spike far above the layer's typical (median) gradient norm, or a non-finite one."""
+    if e.facts.get("gradient_clip_val") is not None:
+        return None
+    for name, entry in e.monitor.items():
+        norms = [v for v in entry["stats"].get("grad_norm", []) if v is not None]
+        if len(norms) < 3:
+            continue
+        typical, peak = statistics.median(norms), max(norms)
+        spike = peak > EXPLODING_ABSOLUTE and peak > EXPLODING_RATIO * max(typical, 1e-12)
+        if spike or not all(math.isfinite(v) for v in norms):
+            finding = f"exploding gradient norm in {name} (typical {typical:.3g}, peak {peak:.3g})"
+            return Advice("exploding_gradients", finding, ["trainer.gradient_clip_val=1.0", "model.batchnorm=true"])
+    return None
+
+
+def symmetry(e: Evidence) -> Advice | None:
+    tied = {
+        n: int(entry["stats"]["identical_units"][-1])
+        for n, entry in e.monitor.items()
+        if entry["stats"].get("identical_units")
+    }
+    tied = {name: count for name, count in tied.items() if count > 0}
+    if not tied:
+        return None
+    where = ", ".join(f"{name}: {count}" for name, count in tied.items())
+    return Advice("symmetry", f"identical units (symmetric init) in {where}", ["model.init=auto"])
+
+
+def unscaled_features(e: Evidence) -> Advice | None:
+    spread = e.summary.get("feature_spread")
+    if e.facts.get("scaling") != "none" or not spread or spread <= SPREAD_RATIO:
+        return None
+    finding = f"features on very different scales (std ratio {spread:.3g}) with scaling=none"
+    return Advice("unscaled_features", finding, ["scaling=standard"])
+
+
+RULES: tuple[Callable[[Evidence], Advice | None], ...] = (
+    diverged,
+    unscaled_features,
+    dead_units,
+    symmetry,
+    exploding_gradients,
+    flat_from_start,
+    still_improving,
+    large_gap,
+)
+
+
+def diagnose(evidence: Evidence) -> list[Advice]:
+    return [advice for rule in RULES if (advice := rule(evidence)) is not None]
+
+
+def advise(run_dir: str | Path, cfg: DictConfig | None = None) -> list[Advice]:
+    """Diagnose a run directory, log the advice and write doctor.json next to the run's other files."""
+    run_dir = Path(run_dir)
+    evidence = read_run(run_dir, cfg)
+    advice = diagnose(evidence)
+    for item in advice:
+        log.info("doctor: %s", item.line())
+    write_json_atomic(run_dir / "doctor.json", {"facts": evidence.facts, "advice": [asdict(a) for a in advice]})
+    return advice
+
+
+def main(argv: list[str]) -> int:
+    """`levers doctor <run dir>`: prints the advice; exit 0 (advice or none), 2 when the directory is no run."""
+    if len(argv) != 1 or not (Path(argv[0]) / "summary.json").exists():
+        print("usage: levers doctor <run dir>   (a directory with summary.json)", file=sys.stderr)
+        return 2
+    advice = advise(argv[0])
+    for item in advice:
+        print(f"doctor: {item.line()}")
+    if not advice:
+        print("doctor: no problems found")
+    return 0

@@ -1,0 +1,139 @@
+"""The LightningModule: network + loss + metrics + optimization, nothing about data or files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from omegaconf import DictConfig
+from torch import nn
+
+from levers.data.scaling import AffineScaler
+from levers.data.task import TaskSpec
+from levers.fused_steps import EpochLoss, FusedPlan, continue_step_count, run_fused_steps, step_schedulers
+from levers.losses import LossChoice
+from levers.metrics import build_metrics
+from levers.optim import OptimizerFactory, configure_optimization
+
+
+class LitModel(pl.LightningModule):
+    """Trains `net` on batches that are already scaled; the scalers ride along for prediction and metrics.
+
+    Regression targets are trained in scaled units (well-conditioned loss) while metrics are reported in the
+    data's original units.
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        loss: LossChoice,
+        task: TaskSpec,
+        optimizer: OptimizerFactory,
+        scheduler: DictConfig,
+        feature_scaler: AffineScaler,
+        target_scaler: AffineScaler,
+        l1: float = 0.0,
+        l1_activity: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.net, self.loss_fn, self.loss_name, self.task = net, loss.module, loss.name, task
+        self.feature_scaler, self.target_scaler = feature_scaler, target_scaler
+        self.optimizer_factory, self.scheduler_config = optimizer, scheduler
+        self.l1, self.l1_activity = l1, l1_activity
+        metrics = build_metrics(task, binary_logit=loss.name == "bce")
+        self.val_metrics = metrics.clone(prefix="val/")
+        self.test_metrics = metrics.clone(prefix="test/")
+        self.fused_plan: FusedPlan | None = None
+        self.fused_epoch_loss = EpochLoss()
+        self._checkpoint_global_step: int | None = None  # of a checkpoint training continues from
+
+    def fuse_steps(self, plan: FusedPlan | None) -> None:
+        """Run `plan.steps` optimizer steps per training_step (levers.fused_steps), or None for Lightning's loop."""
+        self.fused_plan = plan
+        self.automatic_optimization = plan is None
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.net(features)
+
+    def _loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if self.loss_name == "bce":
+            return self.loss_fn(output.squeeze(-1), target.float())
+        return self.loss_fn(output, target)
+
+    def _weight_penalty(self) -> torch.Tensor | float:
+        """L1 on weight matrices and kernels (biases and norm scales are left free)."""
+        if self.l1 <= 0:
+            return 0.0
+        weights = [p for name, p in self.net.named_parameters() if name.endswith("weight") and p.ndim > 1]
+        return self.l1 * sum(w.abs().sum() for w in weights)
+
+    def losses(self, features: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the task loss, which is logged; the loss with the penalties, which is minimised)."""
+        if self.l1_activity > 0:
+            # L1 on the hidden code: mean over the batch of each sample's summed |activation| -> sparse codes.
+            code = self.net.encode(features)
+            output, activity = self.net.head(code), self.l1_activity * code.abs().sum(1).mean()
+        else:
+            output, activity = self(features), 0.0
+        loss = self._loss(output, target)
+        return loss, loss + self._weight_penalty() + activity
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor | dict:
+        if self.fused_plan is not None:
+            return run_fused_steps(self, batch, batch_idx)
+        loss, total = self.losses(*batch)
+        self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=len(batch[1]))
+        return total
+
+    def log_epoch_loss(self) -> None:
+        """Fused steps: the epoch's train/loss, logged once (in its last chunk, or at epoch end if cut short)."""
+        epoch_loss = self.fused_epoch_loss.pop()
+        if epoch_loss is not None:
+            mean, rows = epoch_loss
+            self.log("train/loss", mean, on_step=False, on_epoch=True, batch_size=rows)
+
+    def on_train_epoch_end(self) -> None:
+        if self.fused_plan is None:
+            return
+        self.log_epoch_loss()
+        # Lightning steps plateau schedulers at the end of a whole epoch, except under manual optimization.
+        loop = self.trainer.fit_loop
+        if not loop.restarting and loop.epoch_loop._num_ready_batches_reached():
+            step_schedulers(self, "epoch", self.current_epoch, plateau=True)
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._checkpoint_global_step = checkpoint.get("global_step")
+
+    def on_train_start(self) -> None:
+        continue_step_count(self.trainer, self._checkpoint_global_step)
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._evaluate(batch, "val", self.val_metrics)
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._evaluate(batch, "test", self.test_metrics)
+
+    def _evaluate(self, batch: tuple[torch.Tensor, torch.Tensor], split: str, metrics) -> None:
+        features, target = batch
+        output = self(features)
+        self.log(f"{split}/loss", self._loss(output, target), batch_size=len(target))
+        metrics.update(*self._metric_inputs(output, target))
+        self.log_dict(metrics, batch_size=len(target))
+
+    def _metric_inputs(self, output: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.loss_name == "bce":
+            return output.squeeze(-1), target
+        if self.task.is_classification:
+            return output, target
+        return self.target_scaler.inverse(output).squeeze(-1), self.target_scaler.inverse(target).squeeze(-1)
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        per_step = self.scheduler_config.interval == "step"
+        total = self.trainer.estimated_stepping_batches if per_step else self.trainer.max_epochs
+        if per_step and self.fused_plan is not None:  # Lightning counts chunks; a schedule spans optimizer steps
+            total = self.trainer.max_epochs * self.trainer.train_dataloader.optimizer_steps_per_epoch()
+        optimization = configure_optimization(self.optimizer_factory, self.scheduler_config, self.parameters(), total)
+        if self.fused_plan is not None and "lr_scheduler" in optimization:
+            optimization["lr_scheduler"].pop("monitor")  # unused under manual optimization (Lightning warns)
+        return optimization

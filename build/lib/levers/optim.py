@@ -1,0 +1,58 @@
+"""Optimizer and scheduler wiring: what a `_target_` node alone cannot say (when and on what to step, and the
+number of steps a schedule spans, which only the data and the Trainer know)."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+OptimizerFactory = Callable[[Iterable[torch.nn.Parameter]], torch.optim.Optimizer]
+# Keys an optimizer option may carry for levers itself; they are not passed to the torch class.
+LEVERS_ONLY_KEYS = ("reset_every_n_epochs",)
+
+
+def optimizer_factory(config: DictConfig) -> OptimizerFactory:
+    """The partial torch optimizer; lists come through as plain lists so checkpoints load with weights_only."""
+    node = {key: value for key, value in config.items() if key not in LEVERS_ONLY_KEYS}
+    return instantiate(node, _convert_="all")
+
+
+def configure_optimization(
+    optimizer: OptimizerFactory,
+    scheduler: DictConfig,
+    parameters: Iterable[torch.nn.Parameter],
+    total_steps: int | None = None,
+) -> dict[str, Any]:
+    """Lightning's `configure_optimizers` return value; interval/frequency/monitor come from the config."""
+    built = optimizer(parameters)
+    if scheduler.scheduler is None:
+        return {"optimizer": built}
+    factory = instantiate(scheduler.scheduler, _convert_="all")
+    if _wants_total_steps(factory):
+        factory = functools.partial(factory, total_steps=_checked_total(total_steps))
+    return {
+        "optimizer": built,
+        "lr_scheduler": {
+            "scheduler": factory(built),
+            "interval": scheduler.interval,
+            "frequency": scheduler.frequency,
+            "monitor": scheduler.monitor,
+        },
+    }
+
+
+def _wants_total_steps(factory: functools.partial) -> bool:
+    """Schedules that span the run (onecycle, cosine) take `total_steps` unless the config fixed it."""
+    return "total_steps" in inspect.signature(factory.func).parameters and "total_steps" not in factory.keywords
+
+
+def _checked_total(total_steps: float | None) -> int:
+    if total_steps is None or not 0 < total_steps < float("inf"):
+        raise ValueError("this scheduler spans the whole run: set trainer.max_epochs to a positive number")
+    return int(total_steps)

@@ -1,0 +1,1 @@
+"""After training: rebuild a model from its checkpoint to evaluate it, predict with it, or export it."""

@@ -1,0 +1,52 @@
+"""Optuna pruning from inside the running job: report the monitored metric to this job's trial after every
+validation epoch, through the study's storage, and stop the job when the study's pruner says the trial is hopeless.
+
+Written here rather than taken from optuna-integration: its PyTorchLightningPruningCallback needs the trial object
+in the process that builds the Trainer (the sweeper has it, the job does not) and targets `lightning.pytorch`, while
+levers runs on `pytorch_lightning`. The job finds its trial from the environment the levers Optuna sweeper sets.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytorch_lightning as pl
+
+from hydra_plugins.levers_sweepers.optuna_sweeper import TRIAL_ENV
+
+
+class OptunaPruning(pl.Callback):
+    """A no-op outside an Optuna sweep; `fold` > 0 (later folds of k-fold) reports nothing, so steps stay epochs."""
+
+    def __init__(self, monitor: str, fold: int | None = None) -> None:
+        self.monitor, self.fold = monitor, fold
+        self.trial: Any = None
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.fold in (None, 0) and trainer.is_global_zero:
+            self.trial = current_trial()
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        value = trainer.callback_metrics.get(self.monitor)
+        if self.trial is None or trainer.sanity_checking or value is None:
+            return
+        import optuna
+
+        self.trial.report(float(value), step=trainer.current_epoch)
+        if self.trial.should_prune():
+            raise optuna.TrialPruned(f"pruned at epoch {trainer.current_epoch}: {self.monitor}={float(value):.4g}")
+
+
+def current_trial() -> Any:
+    """This job's Optuna trial, reconnected through the study's storage, with the sweep's pruner; else None."""
+    if not os.environ.get(TRIAL_ENV["trial"]):
+        return None
+    import optuna
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.utils import instantiate
+
+    pruner = instantiate(HydraConfig.get().sweeper.pruner) if HydraConfig.initialized() else None
+    env = {key: os.environ[name] for key, name in TRIAL_ENV.items()}
+    study = optuna.load_study(study_name=env["study"], storage=env["storage"], pruner=pruner)
+    return optuna.trial.Trial(study, int(env["trial"]))

@@ -1,0 +1,75 @@
+"""`levers report <sweep dir>`, also run by the Hydra callback after every multirun: the leaderboard (terminal,
+CSV, Markdown) and one self-contained HTML page with PNGs beside it, all written into the sweep directory."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from levers.sweeps.jobs import FAILED, load_jobs
+from levers.sweeps.leaderboard import Leaderboard, rank_jobs, to_markdown, to_text, write_csv
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Report:
+    board: Leaderboard
+    files: list[Path]
+
+    @property
+    def failed(self) -> int:
+        return sum(job.status == FAILED for job in self.board.jobs)
+
+    def summary_text(self) -> str:
+        """The terminal table, the best job's directory and command line, and where the files are."""
+        lines = [to_text(self.board), ""]
+        best = self.board.best
+        if best is not None:
+            lines += [
+                f"best: job {best.name}, {self.board.monitor}={best.value:.6g} ({self.board.mode})",
+                f"  dir:     {best.path}",
+                f"  command: {best.command}",
+            ]
+        else:
+            lines.append("best: none (no job completed)")
+        if self.failed:
+            lines.append(f"{self.failed} of {len(self.board.jobs)} jobs failed (marked in the leaderboard)")
+        lines.append("report: " + ", ".join(str(path) for path in self.files))
+        return "\n".join(lines)
+
+
+def build_report(sweep_dir: str | Path) -> Report:
+    from levers.sweeps.charts import draw_charts
+    from levers.sweeps.html_page import render_page
+
+    root = Path(sweep_dir)
+    jobs = load_jobs(root)
+    if not jobs:
+        raise FileNotFoundError(f"no job directories (with .hydra/ or summary.json) in {root}")
+    board = rank_jobs(jobs)
+    write_csv(board, root / "leaderboard.csv")
+    (root / "leaderboard.md").write_text(to_markdown(board))
+    charts = draw_charts(board, root)
+    (root / "report.html").write_text(render_page(board, charts, str(root)))
+    files = [root / "leaderboard.csv", root / "leaderboard.md", root / "report.html", *(c.png for c in charts)]
+    return Report(board, files)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`levers report <sweep dir>`: exit 0 when every job completed (or was pruned), 1 if some failed, 2 on no jobs."""
+    parser = argparse.ArgumentParser(prog="levers report", description=__doc__)
+    parser.add_argument("sweep_dir", type=Path, help="a multirun directory, e.g. outputs/multirun/<date>_<time>_...")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if not args.sweep_dir.is_dir():
+        parser.error(f"sweep_dir={str(args.sweep_dir)!r} is not a directory")
+    try:
+        report = build_report(args.sweep_dir)
+    except FileNotFoundError as error:
+        print(f"levers report: {error}", file=sys.stderr)
+        return 2
+    print(report.summary_text())
+    return 1 if report.failed else 0

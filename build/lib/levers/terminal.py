@@ -1,0 +1,86 @@
+"""What the terminal shows: a rich progress bar with live metrics, the model summary, a final metrics table.
+
+Quiet mode (`quiet=true`, and by default every job of a multirun) drops all three, leaving the log lines: a sweep of
+fifty jobs should read as fifty lines, not fifty progress bars.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytorch_lightning as pl
+from omegaconf import DictConfig
+from pytorch_lightning.callbacks import RichModelSummary, RichProgressBar
+from rich.console import Console
+from rich.table import Table
+
+from levers.distributed import in_multirun
+
+
+class LiveMetricsBar(RichProgressBar):
+    """Shows the latest epoch-level `train/*` and `val/*` values next to the bar, without the module having to log
+    them with `prog_bar=True`."""
+
+    min_refresh_interval_s = 0.1  # a human reads no faster; a re-render costs about a millisecond
+    _last_refresh = float("-inf")
+
+    def refresh(self, hard: bool = False) -> None:
+        """At most ten re-renders a second: small data sets finish an epoch every few milliseconds."""
+        now = time.monotonic()
+        if hard or now - self._last_refresh >= self.min_refresh_interval_s:
+            self._last_refresh = now
+            super().refresh(hard=hard)
+
+    def on_validation_batch_start(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int, dataloader_idx: int = 0
+    ) -> None:
+        # Lightning hides the previous epoch's validation bar and adds a new one, so every refresh walks one more
+        # hidden task each epoch; drop the old one instead.
+        if self.is_enabled and not trainer.sanity_checking and batch_idx == 0 and self.val_progress_bar_id is not None:
+            self.progress.remove_task(self.val_progress_bar_id)
+            self.val_progress_bar_id = None
+        super().on_validation_batch_start(trainer, pl_module, batch, batch_idx, dataloader_idx)
+
+    def get_metrics(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, Any]:
+        items = super().get_metrics(trainer, pl_module)
+        items.pop("v_num", None)
+        for name, value in trainer.callback_metrics.items():
+            if name.startswith(("train/", "val/")):
+                items[name] = float(value)
+        return items
+
+
+def is_quiet(cfg: DictConfig, multirun: bool | None = None) -> bool:
+    """`quiet` as set; unset (null) means quiet inside a multirun and not otherwise."""
+    quiet = cfg.get("quiet")
+    return (in_multirun() if multirun is None else multirun) if quiet is None else bool(quiet)
+
+
+def trainer_display(cfg: DictConfig, quiet: bool) -> dict[str, Any]:
+    """Trainer keyword arguments: the rich callbacks, or everything off when quiet."""
+    if quiet:
+        return {"enable_progress_bar": False, "enable_model_summary": False, "callbacks": []}
+    callbacks: list[pl.Callback] = []
+    if cfg.trainer.enable_progress_bar:
+        # Each refresh re-renders the whole bar: measured ~22 ms here, 15x a digits training step, so refresh
+        # every `progress_every` batches (a 15-epoch digits run: 14.1 s at every batch, 1.5 s at every 10th).
+        callbacks.append(LiveMetricsBar(refresh_rate=cfg.get("progress_every") or 1))
+    if cfg.trainer.enable_model_summary:
+        callbacks.append(RichModelSummary(max_depth=2))
+    return {"callbacks": callbacks}
+
+
+def metrics_table(title: str, rows: dict[str, float | int | str | None]) -> Table:
+    table = Table(title=title, title_justify="left", show_header=False, box=None, padding=(0, 2))
+    for name, value in rows.items():
+        table.add_row(name, f"{value:.4g}" if isinstance(value, float) else str(value))
+    return table
+
+
+def print_final_table(summary: dict[str, Any], console: Console | None = None) -> None:
+    """One compact table at the end of a run: the monitored best, its epoch, and the test metrics."""
+    rows: dict[str, Any] = {f"best {summary['monitor']}": summary["best_value"], "best epoch": summary["best_epoch"]}
+    rows.update(summary.get("test", {}))
+    rows["run directory"] = summary["output_dir"]
+    (console or Console()).print(metrics_table(f"levers: {summary['data']}, {summary['task']}", rows))
