@@ -70,3 +70,14 @@ def test_a_multirun_loads_the_data_once_for_the_jobs_that_share_it(tmp_path):
     assert lines[0][2] == lines[1][2] != lines[2][2] == lines[3][2]  # one key per scaling
     batch_sizes = [json.loads((sweep / job / "summary.json").read_text())["overrides"][1] for job in "0123"]
     assert batch_sizes == ["data.batch_size=16", "data.batch_size=32"] * 2
+
+
+def test_a_diverged_grid_job_is_a_failed_job_and_the_sweep_exits_1(tmp_path):
+    sweep = tmp_path / "sweep"
+    args = ["-m", "optimizer=sgd", "optimizer.lr=1e-2,1e6", "data.limit=240", f"hydra.sweep.dir={sweep}", *QUICK]
+    code, output = finish(launch(args, tmp_path))
+    assert code == 1, output
+    assert "1 of 2 jobs failed (marked in the leaderboard)" in output
+    assert json.loads((sweep / "1" / "summary.json").read_text())["status"] == "diverged"  # the guard's verdict
+    rows = list(csv.DictReader((sweep / "leaderboard.csv").open()))
+    assert [(row["optimizer.lr"], row["status"]) for row in rows] == [("0.01", "completed"), ("1000000.0", "diverged")]
