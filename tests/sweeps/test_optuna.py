@@ -9,10 +9,11 @@ import json
 import optuna
 import pytest
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import OmegaConf
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 
-from hydra_plugins.levers_sweepers.optuna_sweeper import search_space
+from hydra_plugins.levers_sweepers.optuna_sweeper import budget_used, sample, search_space
 from tests.sweeps.conftest import run_multirun
 
 SMALL_SPACE = ["model.width=choice(16,32)", "data.batch_size=choice(32,64)"]  # the rest from conf/hparams_search
@@ -28,7 +29,7 @@ def study_runs(tmp_path_factory):
         after_first = optuna.load_study(study_name="levers", storage=storage)
         counts = [len(after_first.trials)]
         best_after_first = after_first.best_trial
-        second = run_multirun(monkeypatch, root / "second", *common, "hydra.sweeper.n_trials=1")
+        second = run_multirun(monkeypatch, root / "second", *common, "hydra.sweeper.n_trials=5")  # the total
     counts.append(len(optuna.load_study(study_name="levers", storage=storage).trials))
     return root, (first, second), counts, best_after_first
 
@@ -38,7 +39,7 @@ def test_optuna_writes_a_sqlite_study_that_a_second_invocation_resumes(study_run
     assert codes == (0, 0)
     assert (root / "study.db").exists()
     assert counts == [4, 5]
-    assert sorted(p.name for p in (root / "second").iterdir() if p.is_dir()) == ["0"]
+    assert sorted(p.name for p in (root / "second").iterdir() if p.is_dir()) == ["4"]  # named by trial number
 
 
 def test_best_trial_params_match_the_leaderboards_best_row(study_runs):
@@ -101,3 +102,37 @@ def test_search_space_syntax_maps_to_optuna_distributions():
 def test_a_plain_override_pins_a_lever_the_search_space_would_sample():
     fixed, space = parse("optimizer=choice(adam, sgd)", "model.depth=range(1, 3)", "optimizer=nadam")
     assert fixed == ["optimizer=nadam"] and list(space) == ["model.depth"]
+
+
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+def test_the_budget_counts_every_trial_once_and_a_killed_trials_retry_in_its_place():
+    study = optuna.create_study()
+    for state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL):
+        study.add_trial(optuna.create_trial(state=state, value=1.0 if state == TrialState.COMPLETE else None))
+    study.ask()  # running in a live worker: counts, so concurrent workers share the budget
+    assert budget_used(study.get_trials()) == 4
+    killed = study.ask()
+    killed.suggest_float("x", 0.0, 1.0)
+    study.tell(killed, state=TrialState.FAIL)  # what fail_stale_trials does to a dead worker's trial ...
+    retry_stale_trial = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)
+    retry_stale_trial(study, study.trials[killed.number])  # ... before Optuna's callback re-queues its parameters
+    assert [t.state for t in study.trials[-2:]] == [TrialState.FAIL, TrialState.WAITING]
+    assert budget_used(study.get_trials()) == 5  # the retry counts, the killed trial no more
+
+
+SAMPLER = OmegaConf.create({"_target_": "optuna.samplers.TPESampler", "seed": 3})
+SPACE = {"lr": FloatDistribution(1e-4, 1e-1, log=True), "depth": IntDistribution(1, 4)}
+
+
+def draws(study, count: int) -> list[dict]:
+    return [sample(study, study.ask(), SPACE, SAMPLER) for _ in range(count)]
+
+
+def test_each_trial_samples_with_seed_plus_its_number_reproducible_and_apart():
+    first, again = draws(optuna.create_study(), 4), draws(optuna.create_study(), 4)
+    assert first == again  # one worker with a given seed repeats its search
+    assert len({tuple(params.items()) for params in first}) == 4
+    storage = optuna.storages.InMemoryStorage()  # two workers on one study, started with the same command
+    workers = [optuna.create_study(storage=storage, study_name="s"), optuna.load_study(study_name="s", storage=storage)]
+    interleaved = [draws(workers[number % 2], 1)[0] for number in range(4)]
+    assert interleaved == first  # trial k draws the same whichever worker asks for it: never a repeat
