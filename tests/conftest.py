@@ -44,6 +44,22 @@ def compose_cfg(output_dir: Path, *overrides: str, fast: bool = True) -> DictCon
     return cfg
 
 
+def compose_command(command: str, output_dir: Path, *overrides: str) -> DictConfig:
+    """conf/<command>.yaml (eval, predict, export) composed with overrides; the command writes into output_dir."""
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(command, overrides=list(overrides))
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(output_dir)
+    return cfg
+
+
+def levers_command(command: str, output_dir: Path, **values: object) -> dict:
+    """`levers <command> key=value ...` in-process; returns the summary it wrote into output_dir."""
+    from levers.serving.commands import run_command
+
+    return run_command(command, compose_command(command, output_dir, *(f"{k}={v}" for k, v in values.items())))
+
+
 @pytest.fixture
 def make_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
     """Compose conf/train.yaml with overrides; each composed run writes into its own folder under tmp_path."""

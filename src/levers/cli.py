@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import logging
 import sys
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -18,31 +17,8 @@ import levers.config  # noqa: F401  (registers schemas and resolvers before Hydr
 from levers.config.location import hydra_config_path
 from levers.distributed import launch_overrides
 from levers.errors import LeversConfigError, LeversRunFailed
-from levers.serving.commands import entry as serving_entry
-
-
-def route_lightning_logs_through_hydra() -> None:
-    """Lightning installs its own stderr handler; Hydra's root handlers then print every line a second time
-    and miss the run's log file. One path: Lightning's records go to Hydra's handlers only."""
-    for name in ("pytorch_lightning", "lightning.pytorch", "lightning.fabric", "lightning_fabric"):
-        logger = logging.getLogger(name)
-        logger.handlers.clear()
-        logger.propagate = True
-
-
-# Known, harmless warnings from the stack that would otherwise bury the run's own lines.
-KNOWN_NOISE = (
-    r".*isinstance\(treespec, LeafSpec\).*",  # Lightning 2.6 vs torch 2.13 pytree deprecation
-    r"Experiment logs directory .* exists and is not empty.*",  # CSVLogger writes beside Hydra's files
-    r"The number of training batches .* is smaller than the logging interval.*",  # we log per epoch
-    r".*does not have many workers.*",  # batches come from memory, not DataLoader workers
-    r".*self.log\('(val|test)/.*sync_dist=True.*",  # under DDP every rank evaluates the whole val/test split
-)
-
-
-def quiet_known_noise() -> None:
-    for pattern in KNOWN_NOISE:
-        warnings.filterwarnings("ignore", message=pattern)
+from levers.logging_setup import quiet_known_noise, route_lightning_logs_through_hydra
+from levers.serving.commands import hydra_app
 
 
 @hydra.main(version_base="1.3", config_path=hydra_config_path(), config_name="train")
@@ -106,7 +82,7 @@ SUBCOMMANDS = {
     "train": train_entry,
     "doctor": doctor_entry,
     "report": report_entry,
-    **{name: serving_entry(name) for name in ("eval", "predict", "export")},
+    **{name: hydra_app(name) for name in ("eval", "predict", "export")},
 }
 
 

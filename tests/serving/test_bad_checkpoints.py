@@ -11,8 +11,7 @@ import pytest
 
 from levers.errors import LeversConfigError
 from levers.run import train
-from levers.serving.commands import RUNNERS
-from tests.conftest import compose_cfg
+from tests.conftest import compose_cfg, levers_command
 
 TINY = ["trainer.max_epochs=1"]
 
@@ -44,10 +43,9 @@ def run_command(command: str, checkpoint: str, folder: Path) -> None:
     if command == "train":
         train(compose_cfg(folder / "new_run", *TINY, "data.limit=200", f"ckpt_path={checkpoint}"))
         return
-    args = {"ckpt_path": checkpoint, "format": "torchscript", "output": str(folder / "out.pt")}
-    if command == "predict":
-        args |= {"input": rows(folder, 64), "output": str(folder / "predictions.csv")}
-    RUNNERS[command](args)
+    extra = {"predict": {"input": rows(folder, 64), "output": folder / "predictions.csv"}}
+    extra["export"] = {"output": folder / "out.pt"}
+    levers_command(command, folder / command, ckpt_path=checkpoint, **extra.get(command, {}))
 
 
 @pytest.mark.parametrize("command", ["eval", "predict", "export", "train"])
@@ -71,16 +69,14 @@ def test_training_from_a_checkpoint_of_other_inputs_is_refused(digits_checkpoint
 
 
 def test_predicting_rows_of_other_width_names_the_input(digits_checkpoint, tmp_path):
-    args = {"ckpt_path": str(digits_checkpoint), "input": rows(tmp_path, 13), "output": str(tmp_path / "p.csv")}
     with pytest.raises(LeversConfigError, match=r"^input='13 columns' is not allowed: 64 numeric feature columns"):
-        RUNNERS["predict"](args)
+        levers_command("predict", tmp_path, ckpt_path=digits_checkpoint, input=rows(tmp_path, 13))
 
 
 def test_predicting_a_table_without_rows_is_refused(digits_checkpoint, tmp_path):
-    args = {"ckpt_path": str(digits_checkpoint), "input": rows(tmp_path, 64, 0), "output": str(tmp_path / "p.csv")}
     with pytest.raises(LeversConfigError, match=r"^input=.* at least one row"):
-        RUNNERS["predict"](args)
-    assert not (tmp_path / "p.csv").exists()
+        levers_command("predict", tmp_path, ckpt_path=digits_checkpoint, input=rows(tmp_path, 64, 0))
+    assert not (tmp_path / "predictions.csv").exists()
 
 
 def test_evaluating_on_a_table_that_lost_a_column_is_refused(tmp_path):
@@ -91,7 +87,7 @@ def test_evaluating_on_a_table_that_lost_a_column_is_refused(tmp_path):
     train(compose_cfg(run, *TINY, "data=table", f"data.path={table}", "data.target=y"))
     frame.drop(columns="b").to_csv(table, index=False)
     with pytest.raises(LeversConfigError, match=r"a model with 1 input features \(this one has 2\)"):
-        RUNNERS["eval"]({"ckpt_path": str(run / "checkpoints" / "last.ckpt")})
+        levers_command("eval", tmp_path / "eval", ckpt_path=run / "checkpoints" / "last.ckpt")
 
 
 def test_files_follow_the_users_umask(tmp_path):

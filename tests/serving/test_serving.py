@@ -14,13 +14,14 @@ import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import open_dict
 
+from levers.errors import LeversConfigError
 from levers.run import train
 from levers.serving.checkpoint import restore
 from levers.serving.evaluate import evaluate
 from levers.serving.export import export
-from levers.serving.predict import encode_input, predict_file
+from levers.serving.predict import encode_input, predict_file, predict_frame
 from levers.serving.predictor import build_predictor
-from tests.conftest import CONF, FAST, ROOT
+from tests.conftest import CONF, FAST, ROOT, levers_command
 
 PENGUINS = str(ROOT / "examples" / "penguins.csv")
 RUNS = {
@@ -121,24 +122,59 @@ def test_cli_predict_with_a_missing_key_exits_2_with_one_line(tmp_path):
         cwd=tmp_path,
         env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
     )
+    output = result.stdout + result.stderr
     assert result.returncode == 2
-    assert "config error: input=None is not allowed: set, e.g. `levers predict ckpt_path=... input=..." in result.stderr
-    assert "Traceback" not in result.stderr
+    assert "config error: input=None is not allowed: set, e.g. `levers predict ckpt_path=... input=..." in output
+    assert "Traceback" not in output
 
 
 def test_levers_eval_and_predict_commands_run_on_a_checkpoint(runs, tmp_path, monkeypatch, capsys):
     from levers.cli import SUBCOMMANDS
 
     checkpoint = best_checkpoint(runs["multiclass"])
-    monkeypatch.setattr(sys, "argv", ["levers", f"ckpt_path={checkpoint}"])
+    monkeypatch.setattr(sys, "argv", ["levers", f"ckpt_path={checkpoint}", f"hydra.run.dir={tmp_path / 'eval'}"])
     SUBCOMMANDS["eval"]()
-    printed = dict(line.split("\t") for line in capsys.readouterr().out.strip().splitlines())
+    printed = dict(line.split("\t") for line in capsys.readouterr().out.splitlines() if "\t" in line)
     summary = json.loads((runs["multiclass"] / "summary.json").read_text())
     assert float(printed["test/acc"]) == pytest.approx(summary["test"]["test/acc"], abs=1e-6)
+    written = json.loads((tmp_path / "eval" / "summary.json").read_text())
+    assert written["test"] == pytest.approx(summary["test"], abs=1e-6) and written["status"] == "completed"
     output = tmp_path / "out" / "preds.csv"
-    monkeypatch.setattr(sys, "argv", ["levers", f"ckpt_path={checkpoint}", f"input={PENGUINS}", f"output={output}"])
+    argv = ["levers", f"ckpt_path={checkpoint}", f"input={PENGUINS}", f"output={output}", f"hydra.run.dir={tmp_path}"]
+    monkeypatch.setattr(sys, "argv", argv)
     SUBCOMMANDS["predict"]()
     assert len(pd.read_csv(output)) == 344
+    assert json.loads((tmp_path / "summary.json").read_text())["rows"] == 344
+
+
+def test_eval_on_another_labelled_file_tests_every_row_with_the_saved_encoding(runs, tmp_path):
+    checkpoint = best_checkpoint(runs["multiclass"])
+    penguins = pd.read_csv(PENGUINS).dropna()
+    subset = penguins[penguins["species"] != "Gentoo"].iloc[:50]  # fewer categories than in training
+    subset.to_csv(tmp_path / "subset.csv", index=False)
+    summary = levers_command("eval", tmp_path / "eval", ckpt_path=checkpoint, **{"data.path": tmp_path / "subset.csv"})
+    restored = restore(checkpoint)
+    probabilities = predict_frame(restored, subset)
+    accuracy = float((probabilities["prediction"].to_numpy() == subset["species"].to_numpy()).mean())
+    assert summary["test"]["test/acc"] == pytest.approx(accuracy, abs=1e-6)
+    assert json.loads((tmp_path / "eval" / "summary.json").read_text())["rows"] == str(tmp_path / "subset.csv")
+
+
+def test_eval_on_a_file_with_an_unknown_class_names_the_label(runs, tmp_path):
+    frame = pd.read_csv(PENGUINS).dropna().iloc[:20].assign(species="Emperor")
+    frame.to_csv(tmp_path / "emperor.csv", index=False)
+    with pytest.raises(LeversConfigError, match=r"^data.path=.*checkpoint's classes .*found \['Emperor'\]"):
+        levers_command(
+            "eval", tmp_path, ckpt_path=best_checkpoint(runs["multiclass"]), **{"data.path": tmp_path / "emperor.csv"}
+        )
+
+
+def test_eval_refuses_a_data_key_the_checkpoints_data_set_lacks(make_cfg, tmp_path):
+    cfg = make_cfg("data=wine", "trainer.max_epochs=1")
+    train(cfg)
+    checkpoint = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
+    with pytest.raises(LeversConfigError, match=r"^data.path=.*a data key of this checkpoint's data set \(wine\)"):
+        levers_command("eval", tmp_path, ckpt_path=checkpoint, **{"data.path": PENGUINS})
 
 
 def test_multi_target_regression_trains_and_predicts_every_target(make_cfg, tmp_path):
@@ -158,16 +194,3 @@ def test_eval_works_on_a_bundled_array_data_set(make_cfg, tmp_path):
     train(cfg)
     summary = json.loads((Path(cfg.paths.output_dir) / "summary.json").read_text())
     assert evaluate(restore(summary["best_checkpoint"])) == pytest.approx(summary["test"], abs=1e-6)
-
-
-def test_a_misspelt_command_key_is_named_with_the_allowed_keys():
-    from levers.errors import LeversConfigError
-    from levers.serving.commands import parse
-
-    with pytest.raises(LeversConfigError, match=r"ckpt='a.ckpt' is not allowed: a key of `levers export`: ckpt_path"):
-        parse("export", ["ckpt=a.ckpt"])
-    assert parse("export", ["ckpt_path=a.ckpt", "format=onnx"]) == {
-        "ckpt_path": "a.ckpt",
-        "format": "onnx",
-        "output": None,
-    }

@@ -24,8 +24,7 @@ from omegaconf import OmegaConf
 
 from levers.errors import LeversConfigError
 from levers.run import train
-from levers.serving.commands import RUNNERS
-from tests.conftest import ROOT, compose_cfg
+from tests.conftest import ROOT, compose_cfg, levers_command
 
 TINY = ["data.limit=200", "trainer.max_epochs=1"]
 
@@ -95,10 +94,9 @@ def digits_rows(folder: Path) -> str:
 
 
 def serve_command(command: str, checkpoint: str, folder: Path) -> None:
-    args = {"ckpt_path": checkpoint, "format": "torchscript", "output": str(folder / "out.pt")}
-    if command == "predict":
-        args |= {"input": digits_rows(folder), "output": str(folder / "predictions.csv")}
-    RUNNERS[command](args)
+    extra = {"predict": {"input": digits_rows(folder), "output": folder / "predictions.csv"}}
+    extra["export"] = {"output": folder / "out.pt"}
+    levers_command(command, folder / command, ckpt_path=checkpoint, **extra.get(command, {}))
 
 
 COMMANDS = ["eval", "predict", "export", "train ckpt_path="]
@@ -190,7 +188,8 @@ def test_cli_eval_of_a_poisoned_checkpoint_exits_2_with_one_line(good_run, tmp_p
         env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
         timeout=120,
     )
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr and not marker.exists()
-    (line,) = [line for line in result.stderr.splitlines() if "config error" in line]
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert "Traceback" not in output and not marker.exists()
+    (line,) = [line for line in output.splitlines() if "config error" in line]
     assert "model._target_='shutil.copyfile' is not allowed: one of levers.models" in line
