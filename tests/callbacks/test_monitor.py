@@ -11,9 +11,10 @@ import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
 
+from levers.build import build
 from levers.callbacks.monitor import LayerMonitor, activation_stats
 from levers.diagnostics import doctor
-from levers.run import build, train
+from levers.run import train
 from tests.conftest import compose_cfg
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 import levers.data.prepared as prepared_module
+from levers.build import build
 from levers.data import cache
 from levers.data.datamodule import TabularDataModule
 from levers.errors import LeversConfigError
-from levers.run import build
 
 SMALL = "data.limit=300"
 

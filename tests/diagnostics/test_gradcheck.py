@@ -9,8 +9,9 @@ import pytest
 import torch
 from torch import nn
 
+from levers.build import build
 from levers.diagnostics.gradcheck import GradientCheckFailed, check_gradients, run_gradcheck
-from levers.run import build, run
+from levers.run import run
 
 
 class _ReLUWithWrongBackward(torch.autograd.Function):

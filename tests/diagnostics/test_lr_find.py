@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from levers.build import build
 from levers.diagnostics.lr_find import analyse, run_lr_find
 from levers.errors import LeversConfigError
-from levers.run import build, train
+from levers.run import train
 from tests.conftest import compose_cfg
 
 EPOCHS = "trainer.max_epochs=3"  # few epochs each; the same for every lr compared
@@ -80,3 +81,17 @@ def test_auto_lr_run_equals_a_run_with_the_chosen_lr(auto_run, tmp_path):
 def test_lr_must_be_positive_or_auto(make_cfg, bad):
     with pytest.raises(LeversConfigError, match=r"optimizer.lr=.* is not allowed: > 0, or auto"):
         train(make_cfg(f"optimizer.lr={bad}"))
+
+
+def test_auto_lr_builds_optimizers_that_carry_levers_only_keys(make_cfg):
+    """Adagrad's accumulator reset is a levers key, not an argument of torch.optim.Adagrad."""
+    cfg = make_cfg("optimizer=adagrad", "optimizer.lr=auto", "optimizer.reset_every_n_epochs=1", "data.limit=300")
+    train(cfg)
+    summary = json.loads((Path(cfg.paths.output_dir) / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["lr_auto"]["lr"] > 0
+
+
+def test_choosing_the_lr_leaves_the_callers_config_as_it_was(make_cfg):
+    cfg = make_cfg("optimizer.lr=auto", "data.limit=300", "trainer.max_epochs=1")
+    train(cfg)
+    assert cfg.optimizer.lr == "auto"

@@ -14,7 +14,7 @@ from typing import Any
 import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
 
-from levers.assembly import build_module
+from levers.build import build_module
 from levers.checkpoint_io import load_checkpoint
 from levers.config.trust import trusted_config
 from levers.data.encoding import TableEncoder
