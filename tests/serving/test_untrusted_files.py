@@ -193,3 +193,20 @@ def test_cli_eval_of_a_poisoned_checkpoint_exits_2_with_one_line(good_run, tmp_p
     assert "Traceback" not in output and not marker.exists()
     (line,) = [line for line in output.splitlines() if "config error" in line]
     assert "model._target_='shutil.copyfile' is not allowed: one of levers.models" in line
+
+
+def test_resume_from_a_run_whose_last_checkpoint_is_a_poisoned_pickle_writes_nothing(good_run, tmp_path):
+    marker, run = tmp_path / "pwned", tmp_path / "run"
+    shutil.copytree(good_run, run)
+    (run / "summary.json").unlink()
+    with_pickle(good_run, tmp_path, marker).replace(run / "checkpoints" / "last.ckpt")
+    with pytest.raises(LeversConfigError, match=r"^resume=.*it names code \(shutil.copyfile\)"):
+        train(compose_cfg(tmp_path / "ignored", f"resume={run}"))
+    assert not marker.exists()
+
+
+def test_resume_from_a_url_is_refused_before_it_is_fetched(good_run, tmp_path, served):
+    shutil.copytree(good_run, tmp_path / "run")
+    with pytest.raises(LeversConfigError, match=r"^resume=.*a local run directory"):
+        train(compose_cfg(tmp_path / "ignored", f"resume={served(tmp_path / 'run')}"))
+    assert served.requests == []
