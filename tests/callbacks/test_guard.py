@@ -1,4 +1,5 @@
-"""The non-finite guard: a diverging run stops at once, names the step and the levers, and keeps what it wrote."""
+"""The divergence guard: a run whose training loss becomes NaN/inf or explodes past 1000x its first value stops at
+once, names the step and the levers, and keeps what it wrote."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from levers.callbacks.guard import NonFiniteLoss
+from levers.callbacks.guard import ExplodedLoss, LossDiverged, NonFiniteLoss
 from levers.run import train
 
 
-def test_lr_10_with_sgd_stops_at_the_first_nonfinite_loss_with_the_levers_named(make_cfg):
+def test_lr_10_with_sgd_stops_at_the_first_diverged_loss_with_the_levers_named(make_cfg):
     cfg = make_cfg("optimizer=sgd", "optimizer.lr=10")
-    with pytest.raises(NonFiniteLoss) as stopped:
+    with pytest.raises(LossDiverged) as stopped:
         train(cfg)
     message = str(stopped.value)
     assert f"at step {stopped.value.step} (epoch 0)" in message
@@ -23,7 +24,39 @@ def test_lr_10_with_sgd_stops_at_the_first_nonfinite_loss_with_the_levers_named(
     for lever in ("optimizer.lr", "trainer.gradient_clip_val", "scaling=standard"):
         assert lever in message
     summary = json.loads((Path(cfg.paths.output_dir) / "summary.json").read_text())
-    assert summary["status"] == "diverged" and "NonFiniteLoss" in summary["error"]
+    assert summary["status"] == "diverged" and type(stopped.value).__name__ in summary["error"]
+
+
+def test_nan_loss_is_diverged_with_the_explosion_rule_off(make_cfg):
+    cfg = make_cfg("optimizer=sgd", "optimizer.lr=10", "callbacks.nonfinite_guard.divergence_factor=null")
+    with pytest.raises(NonFiniteLoss, match="training loss became (nan|inf)"):
+        train(cfg)
+
+
+def test_finite_loss_1000x_the_first_one_is_diverged(make_cfg):
+    # Adam at lr 1e10 never produces a NaN on digits: it "completed" with a test loss of 2e34 before the rule.
+    cfg = make_cfg("optimizer.lr=1e10")
+    with pytest.raises(ExplodedLoss) as stopped:
+        train(cfg)
+    assert stopped.value.value > 1000 * stopped.value.first > 0
+    assert stopped.value.step < 5 and "over 1000x the first step's" in str(stopped.value)
+    summary = json.loads((Path(cfg.paths.output_dir) / "summary.json").read_text())
+    assert summary["status"] == "diverged" and "ExplodedLoss" in summary["error"]
+
+
+def test_regression_run_with_loss_spikes_below_the_factor_completes(make_cfg):
+    # The worst healthy run measured: diabetes with SGD at lr 0.01 peaks at 70x its first loss in 30 epochs.
+    cfg = make_cfg("data=diabetes", "optimizer=sgd", "optimizer.lr=0.01", "trainer.max_epochs=30")
+    train(cfg)
+    assert json.loads((Path(cfg.paths.output_dir) / "summary.json").read_text())["status"] == "completed"
+
+
+def test_first_loss_is_saved_in_checkpoints_for_a_resumed_run(make_cfg):
+    cfg = make_cfg("trainer.max_epochs=1")
+    train(cfg)
+    last = torch.load(Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt", weights_only=True)
+    (state,) = [value for key, value in last["callbacks"].items() if key.startswith("NonFiniteGuard")]
+    assert 2.0 < state["first_loss"] < 5.0  # digits, 10 classes: about ln(10) = 2.3 at initialisation
 
 
 def test_divergence_after_healthy_epochs_keeps_the_best_checkpoint_and_summary(make_cfg):
@@ -32,7 +65,7 @@ def test_divergence_after_healthy_epochs_keeps_the_best_checkpoint_and_summary(m
     cfg.scheduler.scheduler = OmegaConf.create(
         {"_target_": "torch.optim.lr_scheduler.MultiStepLR", "_partial_": True, "milestones": [2], "gamma": 1000.0}
     )
-    with pytest.raises(NonFiniteLoss) as stopped:
+    with pytest.raises(LossDiverged) as stopped:
         train(cfg)
     assert stopped.value.epoch == 2
     out = Path(cfg.paths.output_dir)
@@ -52,10 +85,10 @@ def test_guard_is_in_the_default_callbacks_and_can_be_switched_off(make_cfg):
     assert json.loads((Path(cfg.paths.output_dir) / "summary.json").read_text())["status"] == "completed"
 
 
-def test_the_first_nonfinite_step_is_named_the_same_with_fused_steps(make_cfg):
+def test_the_first_diverged_step_is_named_the_same_with_fused_steps(make_cfg):
     steps = []
     for steps_per_call in (1, 16):
-        with pytest.raises(NonFiniteLoss) as stopped:
+        with pytest.raises(LossDiverged) as stopped:
             train(make_cfg("optimizer=sgd", "optimizer.lr=10", f"steps_per_call={steps_per_call}"))
         steps.append(stopped.value.step)
     assert steps[0] == steps[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hydra.errors import ConfigCompositionException, MissingConfigException
 
+from levers.config.validate import validate_config
 from levers.errors import LeversConfigError
 from levers.run import train
 
@@ -16,8 +17,14 @@ from levers.run import train
         ("optimizer.lr=-0.1", "optimizer.lr", "> 0"),
         ("regularization.dropout=1.0", "regularization.dropout", "[0, 1)"),
         ("model.dropout=-0.1", "model.dropout", "[0, 1)"),
-        ("model.depth=-1", "model.depth", ">= 0"),
-        ("model.width=0", "model.width", ">= 1"),
+        ("model.depth=-1", "model.depth", "0..64 hidden layers"),
+        ("model.depth=1000000", "model.depth", "0..64 hidden layers"),
+        ("model.width=0", "model.width", "1..65536 units"),
+        ("model.width=1000000", "model.width", "1..65536 units"),
+        ("seed=-1", "seed", "an integer in 0..4294967295"),
+        ("seed=4294967296", "seed", "an integer in 0..4294967295"),
+        ("data.fold=0", "data.fold", "null while data.folds=1; set data.folds>=2"),
+        ("callbacks.nonfinite_guard.divergence_factor=0.5", "callbacks.nonfinite_guard.divergence_factor", "> 1"),
         ("model.activation=swish", "model.activation", "relu"),
         ("data.batch_size=0", "data.batch_size", ">= 1"),
         ("scaling.method=zscore", "scaling.method", "standard"),
@@ -32,6 +39,21 @@ def test_out_of_range_value_names_key_and_allowed_range(make_cfg, override, key,
         train(make_cfg(override))
     assert error.value.key == key
     assert allowed in str(error.value) and key in str(error.value)
+
+
+def test_fold_outside_the_folds_is_rejected_before_the_data_loads(make_cfg):
+    with pytest.raises(LeversConfigError, match=r"data.fold=3 .*0..2 with data.folds=3"):
+        train(make_cfg("data.folds=3", "data.fold=3"))
+
+
+@pytest.mark.parametrize("override", ["model=rnn", "model=rnn model.num_layers=64", "model.depth=64 model.width=8"])
+def test_largest_allowed_sizes_pass_validation(make_cfg, override):
+    validate_config(make_cfg(*override.split()))
+
+
+def test_rnn_layers_beyond_the_bound_are_rejected(make_cfg):
+    with pytest.raises(LeversConfigError, match=r"model.num_layers=65 .*1..64"):
+        validate_config(make_cfg("model=rnn", "model.num_layers=65"))
 
 
 def test_sgd_momentum_outside_unit_interval_is_rejected(make_cfg):

@@ -135,7 +135,8 @@ def diverged(e: Evidence) -> Advice | None:
         return None
     lr = e.facts.get("lr")
     lower = f"optimizer.lr={lr / 10:.3g}" if isinstance(lr, int | float) else "optimizer.lr=auto"
-    return Advice("diverged", "the training loss became NaN/inf", [lower, "trainer.gradient_clip_val=1.0"])
+    finding = "the training loss diverged (NaN/inf, or over 1000x its first value)"
+    return Advice("diverged", finding, [lower, "trainer.gradient_clip_val=1.0"])
 
 
 def still_improving(e: Evidence) -> Advice | None:
