@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import signal
 import sys
 import warnings
 from collections.abc import Iterator
@@ -127,11 +128,60 @@ def continue_in_place(argv: list[str]) -> list[str]:
     return [*argv, f"hydra.run.dir={resume}", "hydra.output_subdir=.hydra/resume"]
 
 
+# 128 + the signal's number, as shells report a process the signal ended: a scheduler or `train && eval` chain must
+# not read an interrupted run as a success.
+INTERRUPT_EXIT_CODES = {"SIGINT": 128 + signal.SIGINT, "SIGTERM": 128 + signal.SIGTERM}  # 130, 143
+
+
+def unknown_command(word: str) -> bool:
+    """A bare word that is neither a command nor an override (`key=value`, `+key=`, `~key`) nor an option (`-m`):
+    Hydra would fail on it with a traceback-like parse error, or `levers frobnicate` would be taken for training."""
+    return word not in SUBCOMMANDS and "=" not in word and not word.startswith(("-", "+", "~"))
+
+
+def interrupting_signal(error: BaseException) -> str | None:
+    """SIGTERM or SIGINT when `error` (or an exception it was raised while handling) is how one stopped the run.
+
+    Lightning turns SIGTERM into its SIGTERMException (a SystemExit with code 0) and Ctrl+C into `sys.exit(1)`
+    raised inside its `except KeyboardInterrupt`, after the callbacks have written summary.json `interrupted`."""
+    lightning = sys.modules.get("pytorch_lightning.utilities.exceptions")  # not imported: it raised nothing
+    sigterm = getattr(lightning, "SIGTERMException", None)
+    while error is not None:
+        if sigterm is not None and isinstance(error, sigterm):
+            return "SIGTERM"
+        if isinstance(error, KeyboardInterrupt):
+            return "SIGINT"
+        error = error.__context__
+    return None
+
+
+@contextmanager
+def interrupts_exit_like_a_shell() -> Iterator[None]:
+    """A run (or a sweep: its job's interruption ends it) stopped by SIGTERM exits 143, by SIGINT 130, once
+    everything it had written is on disk; every other exit keeps its code."""
+    try:
+        yield
+    except (SystemExit, KeyboardInterrupt) as error:
+        name = interrupting_signal(error)
+        if name is None:
+            raise
+        print(f"levers: interrupted by {name}; exit code {INTERRUPT_EXIT_CODES[name]}", file=sys.stderr)
+        raise SystemExit(INTERRUPT_EXIT_CODES[name]) from None
+
+
 def main() -> None:
     """`levers [train] [overrides...]` (the subcommand defaults to train), `levers report <sweep dir>`,
-    `levers doctor <run dir>`."""
+    `levers doctor <run dir>`, `levers eval|predict|export ckpt_path=...`."""
     sys.argv = continue_in_place(sys.argv)
+    if len(sys.argv) > 1 and unknown_command(sys.argv[1]):
+        print(
+            f"levers: unknown command {sys.argv[1]!r}; the commands are {', '.join(SUBCOMMANDS)} "
+            "(train is the default: `levers key=value ...`)",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
     command = SUBCOMMANDS[sys.argv.pop(1)] if len(sys.argv) > 1 and sys.argv[1] in SUBCOMMANDS else train_entry
     if command is train_entry:
         sys.argv += launch_overrides(sys.argv[1:])  # SLURM / torchrun tasks agree on one run directory
-    command()
+    with interrupts_exit_like_a_shell():
+        command()

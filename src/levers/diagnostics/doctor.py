@@ -135,7 +135,8 @@ def diverged(e: Evidence) -> Advice | None:
         return None
     lr = e.facts.get("lr")
     lower = f"optimizer.lr={lr / 10:.3g}" if isinstance(lr, int | float) else "optimizer.lr=auto"
-    finding = "the training loss diverged (NaN/inf, or over 1000x its first value)"
+    exploded = "ExplodedLoss" in str(e.summary.get("error", ""))  # finite, but past the guard's divergence_factor
+    finding = "the training loss exploded past its first value" if exploded else "the training loss became NaN/inf"
     return Advice("diverged", finding, [lower, "trainer.gradient_clip_val=1.0"])
 
 
