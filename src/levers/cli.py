@@ -15,7 +15,8 @@ from pathlib import Path
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import ValidationError
 
 import levers.config  # noqa: F401  (registers schemas and resolvers before Hydra composes)
 from levers.distributed import launch_overrides
@@ -52,6 +53,43 @@ KNOWN_NOISE = (
 def quiet_known_noise() -> None:
     for pattern in KNOWN_NOISE:
         warnings.filterwarnings("ignore", message=pattern)
+
+
+def overrides_under_null_fail_in_one_line() -> None:
+    """An override beneath a switched-off (null) entry, e.g. `callbacks.periodic_checkpoint.every_n_epochs=3`
+    without `callbacks=periodic`, trips a bare assert in OmegaConf.update that Hydra prints as a 20-line traceback.
+    Raised as an OmegaConf ValidationError instead, Hydra reports it in two lines ("Error merging override ...",
+    then which entry is null and how to switch it on). OmegaConf.update is otherwise unchanged."""
+    update = OmegaConf.update
+    if getattr(update, "levers_null_check", False):
+        return
+
+    def update_or_name_the_null(cfg: object, key: str, value: object = None, *, merge: bool = True, **kw: bool) -> None:
+        try:
+            update(cfg, key, value, merge=merge, **kw)
+        except AssertionError as error:
+            null = _first_null_parent(cfg, key)
+            if null is None:
+                raise
+            raise ValidationError(
+                f"{null} is null (switched off), so {key} cannot be set: choose the option that switches it on "
+                f"(e.g. callbacks=periodic for callbacks.periodic_checkpoint) or set {null} itself"
+            ) from error
+
+    update_or_name_the_null.levers_null_check = True  # type: ignore[attr-defined]
+    OmegaConf.update = update_or_name_the_null  # type: ignore[method-assign]
+
+
+def _first_null_parent(cfg: object, key: str) -> str | None:
+    parts = key.split(".")
+    for end in range(1, len(parts)):
+        parent = ".".join(parts[:end])
+        if OmegaConf.select(cfg, parent, default=0, throw_on_missing=False) is None:
+            return parent
+    return None
+
+
+overrides_under_null_fail_in_one_line()
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
@@ -169,6 +207,19 @@ def interrupts_exit_like_a_shell() -> Iterator[None]:
         raise SystemExit(INTERRUPT_EXIT_CODES[name]) from None
 
 
+@contextmanager
+def composition_errors_exit_2() -> Iterator[None]:
+    """Hydra exits 1 when the command line cannot be composed into a config (an unknown key or option, a wrong
+    type, an unparsable override); that is a config error like any levers rejects, so it exits 2. Hydra sets its
+    HydraConfig once the config is composed: an exit 1 before that is one of these."""
+    try:
+        yield
+    except SystemExit as error:
+        if error.code == 1 and not HydraConfig.initialized():
+            raise SystemExit(2) from None
+        raise
+
+
 def main() -> None:
     """`levers [train] [overrides...]` (the subcommand defaults to train), `levers report <sweep dir>`,
     `levers doctor <run dir>`, `levers eval|predict|export ckpt_path=...`."""
@@ -181,7 +232,9 @@ def main() -> None:
         )
         raise SystemExit(2)
     command = SUBCOMMANDS[sys.argv.pop(1)] if len(sys.argv) > 1 and sys.argv[1] in SUBCOMMANDS else train_entry
-    if command is train_entry:
-        sys.argv += launch_overrides(sys.argv[1:])  # SLURM / torchrun tasks agree on one run directory
-    with interrupts_exit_like_a_shell():
+    if command is not train_entry:
+        command()
+        return
+    sys.argv += launch_overrides(sys.argv[1:])  # SLURM / torchrun tasks agree on one run directory
+    with interrupts_exit_like_a_shell(), composition_errors_exit_2():
         command()

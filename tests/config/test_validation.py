@@ -116,6 +116,18 @@ def test_wrong_type_fails_at_composition(make_cfg, override):
         make_cfg(override)
 
 
+def test_key_deleted_with_tilde_is_rejected(make_cfg):
+    with pytest.raises(LeversConfigError, match=r"^seed=<deleted by ~seed> is not allowed"):
+        validate_config(make_cfg("~seed"))
+
+
+def test_key_under_a_switched_off_entry_fails_at_composition_naming_the_entry(make_cfg):
+    with pytest.raises(ConfigCompositionException) as error:
+        make_cfg("callbacks.periodic_checkpoint.every_n_epochs=3")
+    assert "callbacks.periodic_checkpoint is null" in str(error.value.__cause__)
+    assert "callbacks=periodic" in str(error.value.__cause__)
+
+
 def test_unknown_group_option_lists_the_choices(make_cfg):
     with pytest.raises(MissingConfigException) as error:
         make_cfg("optimizer=adamm")

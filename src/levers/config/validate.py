@@ -161,9 +161,13 @@ def validate_monitor(monitor: str, loggable: set[str]) -> None:
 
 
 def _reject_unknown_keys(node: DictConfig, path: str) -> None:
-    """`+group.key=...` slips past the struct flag; the schema still knows which keys exist."""
+    """`+group.key=...` slips past the struct flag and `~group.key` deletes a key; the schema knows which exist."""
     schema = OmegaConf.get_type(node)
     known = {f.name for f in fields(schema)} if schema is not None and is_dataclass(schema) else None
+    deleted = sorted(known - set(node)) if known is not None else []
+    if deleted:  # `~key` deletes a schema key; the run would fail on it later with an AttributeError
+        key = f"{path}{deleted[0]}"
+        raise LeversConfigError(key, _Deleted(key), "a value: levers reads every key of its schema")
     for key in node:
         dotted = f"{path}{key}"
         if known is not None and key not in known:
@@ -171,6 +175,16 @@ def _reject_unknown_keys(node: DictConfig, path: str) -> None:
         child = node._get_node(key)
         if isinstance(child, DictConfig) and not child._is_none() and not child._is_missing():
             _reject_unknown_keys(child, f"{dotted}.")
+
+
+class _Deleted:
+    """Stands for the value of a key that `~key` removed, in the one-line error."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def __repr__(self) -> str:
+        return f"<deleted by ~{self.key}>"
 
 
 _ABSENT = object()
