@@ -151,7 +151,7 @@ def _top(name: str) -> str:
     return name.lstrip("+~").split("=")[0].split(".")[0].split("/")[0]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(overrides=st.lists(override(), min_size=1, max_size=5))
 def test_any_override_set_passes_validation_or_fails_with_one_config_error_line(make_cfg, overrides):
     drawn = {_top(item) for item in overrides}

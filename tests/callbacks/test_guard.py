@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 from omegaconf import OmegaConf
+from torch.utils._python_dispatch import TorchDispatchMode
 
-from levers.callbacks.guard import ExplodedLoss, LossDiverged, NonFiniteLoss
+from levers.callbacks.guard import ExplodedLoss, LossDiverged, NonFiniteGuard, NonFiniteLoss
 from levers.run import train
 
 
@@ -93,3 +94,29 @@ def test_the_first_diverged_step_is_named_the_same_with_fused_steps(make_cfg):
         steps.append(stopped.value.step)
     assert steps[0] == steps[1]
     assert 0 < steps[1] < 15  # inside the first chunk of 16 steps, not at its end
+
+
+class HostReads(TorchDispatchMode):
+    """Records every op that reads a tensor back to the host (a sync on an accelerator): .item() and friends
+    dispatch `_local_scalar_dense`, data-dependent shapes `nonzero`."""
+
+    SYNCING = ("_local_scalar_dense", "nonzero", "is_nonzero")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ops: list[str] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if any(name in str(func) for name in self.SYNCING):
+            self.ops.append(str(func))
+        return func(*args, **(kwargs or {}))
+
+
+def test_recording_losses_reads_nothing_back_to_the_host():
+    guard = NonFiniteGuard()
+    chunks = [torch.tensor([2.3, 2.1]), torch.tensor([2.0, 5e4, float("nan")]), torch.tensor([1.0])]
+    with HostReads() as reads:
+        for first_step, losses in zip((0, 2, 5), chunks, strict=True):
+            guard.record(losses, first_step)
+    assert reads.ops == []
+    assert int(guard._first_bad) == 3 and float(guard._bad_value) == 5e4  # 5e4 > 1000 x 2.3, before the NaN

@@ -103,3 +103,14 @@ def test_train_subcommand_and_bare_overrides_still_train(tmp_path):
         code, output = finish(launch(args, tmp_path))
         assert code == 0, output
     assert {p.name for p in tmp_path.iterdir()} == {"a", "b"}
+
+
+@pytest.mark.parametrize("args", [["optimizer=adamm"], ["model.depth=two"], ["train", "frobnicate"]])
+def test_command_line_hydra_cannot_compose_exits_2(tmp_path, args):
+    code, output = finish(launch(args, tmp_path))
+    assert code == 2 and "Traceback" not in output, output
+
+
+def test_help_exits_0(tmp_path):
+    code, output = finish(launch(["--help"], tmp_path))
+    assert code == 0 and "optimizer" in output

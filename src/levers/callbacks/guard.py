@@ -89,22 +89,27 @@ class NonFiniteGuard(pl.Callback):
         losses = _step_losses(outputs)
         if losses is None:
             return
+        self.record(losses, trainer.global_step - len(losses))
+        single_cpu = losses.device.type == "cpu" and trainer.world_size == 1
+        if single_cpu or trainer.global_step % self.every_n_steps < len(losses):
+            self._raise_if_bad(trainer)
+
+    def record(self, losses: torch.Tensor, first_step: int) -> None:
+        """Fold one loss per optimizer step (several with levers.fused_steps), the first at `first_step`, into the
+        first bad step so far, on the losses' device: no host sync (indexing with a 0-d tensor would be one, a
+        hidden .item(); every index below is 1-d)."""
         losses = losses.float()
         if self._first_bad is None:
             self._first_bad = torch.full((), -1, dtype=torch.long, device=losses.device)
             self._bad_value = torch.zeros((), dtype=losses.dtype, device=losses.device)
         if self._first_loss is None:
             self._first_loss = torch.full((), self._restored_first_loss, dtype=losses.dtype, device=losses.device)
-        # One loss per optimizer step of this batch (several with levers.fused_steps); the last is global_step - 1.
-        steps = torch.arange(len(losses), device=losses.device) + (trainer.global_step - len(losses))
+        steps = torch.arange(len(losses), device=losses.device) + first_step
         bad = self._diverged(losses)
-        first = torch.where(bad, steps, torch.iinfo(torch.long).max).argmin()
+        first = torch.where(bad, steps, torch.iinfo(torch.long).max).argmin().reshape(1)
         newly_bad = bad.any() & (self._first_bad < 0)
-        self._first_bad = torch.where(newly_bad, steps[first], self._first_bad)
-        self._bad_value = torch.where(newly_bad, losses[first], self._bad_value)
-        single_cpu = losses.device.type == "cpu" and trainer.world_size == 1
-        if single_cpu or trainer.global_step % self.every_n_steps < len(losses):
-            self._raise_if_bad(trainer)
+        self._first_bad = torch.where(newly_bad, steps[first][0], self._first_bad)
+        self._bad_value = torch.where(newly_bad, losses[first][0], self._bad_value)
 
     def _diverged(self, losses: torch.Tensor) -> torch.Tensor:
         """Which of these steps' losses diverged; records the run's first finite loss on the way (on device)."""
@@ -112,7 +117,7 @@ class NonFiniteGuard(pl.Callback):
         if self.divergence_factor is None:
             return ~finite
         positions = torch.arange(len(losses), device=losses.device)
-        first_finite = losses[torch.where(finite, positions, len(losses)).argmin()]
+        first_finite = losses[torch.where(finite, positions, len(losses)).argmin().reshape(1)][0]
         unset = torch.isnan(self._first_loss) & finite.any()
         self._first_loss = torch.where(unset, first_finite, self._first_loss)
         # NaN (unset) or a first loss of 0 compare False: no explosion is measured against them.
