@@ -55,6 +55,13 @@ def quiet_known_noise() -> None:
         warnings.filterwarnings("ignore", message=pattern)
 
 
+SWITCHED_ON_BY = {  # entries that are null unless an option sets them
+    "callbacks.periodic_checkpoint": "callbacks=periodic",
+    "callbacks.monitor": "callbacks=monitor",
+    "callbacks.optuna_pruning": "hparams_search=optuna",
+}
+
+
 def overrides_under_null_fail_in_one_line() -> None:
     """An override beneath a switched-off (null) entry, e.g. `callbacks.periodic_checkpoint.every_n_epochs=3`
     without `callbacks=periodic`, trips a bare assert in OmegaConf.update that Hydra prints as a 20-line traceback.
@@ -71,10 +78,9 @@ def overrides_under_null_fail_in_one_line() -> None:
             null = _first_null_parent(cfg, key)
             if null is None:
                 raise
-            raise ValidationError(
-                f"{null} is null (switched off), so {key} cannot be set: choose the option that switches it on "
-                f"(e.g. callbacks=periodic for callbacks.periodic_checkpoint) or set {null} itself"
-            ) from error
+            switch = SWITCHED_ON_BY.get(null, f"the option that switches {null} on")
+            message = f"{null} is null (switched off), so {key} cannot be set: choose {switch} first"
+            raise ValidationError(message) from error
 
     update_or_name_the_null.levers_null_check = True  # type: ignore[attr-defined]
     OmegaConf.update = update_or_name_the_null  # type: ignore[method-assign]
