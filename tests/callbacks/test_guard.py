@@ -1,4 +1,4 @@
-"""The divergence guard: a run whose training loss becomes NaN/inf or explodes past 1000x its first value stops at
+"""The divergence guard: a run whose training loss becomes NaN/inf or explodes past 1e4x its first value stops at
 once, names the step and the levers, and keeps what it wrote."""
 
 from __future__ import annotations
@@ -34,20 +34,21 @@ def test_nan_loss_is_diverged_with_the_explosion_rule_off(make_cfg):
         train(cfg)
 
 
-def test_finite_loss_1000x_the_first_one_is_diverged(make_cfg):
+def test_finite_loss_1e4x_the_first_one_is_diverged(make_cfg):
     # Adam at lr 1e10 never produces a NaN on digits: it "completed" with a test loss of 2e34 before the rule.
     cfg = make_cfg("optimizer.lr=1e10")
     with pytest.raises(ExplodedLoss) as stopped:
         train(cfg)
-    assert stopped.value.value > 1000 * stopped.value.first > 0
-    assert stopped.value.step < 5 and "over 1000x the first step's" in str(stopped.value)
+    assert stopped.value.value > 1e4 * stopped.value.first > 0
+    assert stopped.value.step < 5 and "over 10000x the first step's" in str(stopped.value)
     summary = json.loads((Path(cfg.paths.output_dir) / "summary.json").read_text())
     assert summary["status"] == "diverged" and "ExplodedLoss" in summary["error"]
 
 
-def test_regression_run_with_loss_spikes_below_the_factor_completes(make_cfg):
-    # The worst healthy run measured: diabetes with SGD at lr 0.01 peaks at 70x its first loss in 30 epochs.
-    cfg = make_cfg("data=diabetes", "optimizer=sgd", "optimizer.lr=0.01", "trainer.max_epochs=30")
+def test_regression_run_with_a_loss_spike_below_the_factor_completes(make_cfg):
+    # Among the healthy runs measured (bench/divergence.py), diabetes with SGD at its default lr 0.01, seed 2,
+    # spikes to 378x its first loss at step 3, and ends with test r2 0.41.
+    cfg = make_cfg("data=diabetes", "optimizer=sgd", "optimizer.lr=0.01", "seed=2", "trainer.max_epochs=1")
     train(cfg)
     assert json.loads((Path(cfg.paths.output_dir) / "summary.json").read_text())["status"] == "completed"
 
@@ -119,4 +120,4 @@ def test_recording_losses_reads_nothing_back_to_the_host():
         for first_step, losses in zip((0, 2, 5), chunks, strict=True):
             guard.record(losses, first_step)
     assert reads.ops == []
-    assert int(guard._first_bad) == 3 and float(guard._bad_value) == 5e4  # 5e4 > 1000 x 2.3, before the NaN
+    assert int(guard._first_bad) == 3 and float(guard._bad_value) == 5e4  # 5e4 > 1e4 x 2.3, before the NaN

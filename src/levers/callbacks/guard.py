@@ -66,7 +66,7 @@ class NonFiniteGuard(pl.Callback):
 
     fused_steps_safe = True  # reads every optimizer step's loss from a chunk's outputs (levers.fused_steps)
 
-    def __init__(self, every_n_steps: int = 50, divergence_factor: float | None = 1000.0) -> None:
+    def __init__(self, every_n_steps: int = 50, divergence_factor: float | None = 1e4) -> None:
         self.every_n_steps = every_n_steps
         self.divergence_factor = divergence_factor
         self._first_bad: torch.Tensor | None = None
