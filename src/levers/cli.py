@@ -216,12 +216,12 @@ def interrupts_exit_like_a_shell() -> Iterator[None]:
 @contextmanager
 def composition_errors_exit_2() -> Iterator[None]:
     """Hydra exits 1 when the command line cannot be composed into a config (an unknown key or option, a wrong
-    type, an unparsable override); that is a config error like any levers rejects, so it exits 2. Hydra sets its
-    HydraConfig once the config is composed: an exit 1 before that is one of these."""
+    type, an unparsable override); that is a config error like any levers rejects, so it exits 2. An exit 1 before
+    any job started is one of these: train_entry imports levers.run first thing, and nothing imports it earlier."""
     try:
         yield
     except SystemExit as error:
-        if error.code == 1 and not HydraConfig.initialized():
+        if error.code == 1 and "levers.run" not in sys.modules:
             raise SystemExit(2) from None
         raise
 
