@@ -1,7 +1,7 @@
 """The measurements behind the divergence guard's rule (README, "Why 1e4x the first loss"): every training step's
-loss of healthy runs at sane learning rates (seeds 0-4 and 42) and of diverging ones (seed 42), guard off, 30
-epochs; per run the peak over the first loss (the rule's reference), the largest rise over the best loss so far
-(the reference it rejects) and the test metrics.
+loss of healthy runs at sane learning rates (seeds 0-4 and 42) and of runs at learning rates beyond them (seed 42),
+guard off, 30 epochs; per run the peak over the first loss (the rule's reference), the largest rise over the best
+loss so far (the reference it rejects) and the test metrics.
 
     .venv/bin/python bench/divergence.py      # ~8 min on 2 cores; writes bench/results/divergence.json
 """
@@ -41,7 +41,7 @@ CASES = [
     ("diabetes", "optimizer=adam optimizer.lr=0.01 loss=huber"),
     ("diabetes", "optimizer=adam optimizer.lr=0.001 data.target_scaling=none"),
 ]
-DIVERGING = [
+BEYOND_SANE_LRS = [  # unstable (SGD 0.1: spikes past 1e4x on 3 of 6 seeds) to diverging
     ("digits", "optimizer=sgd optimizer.lr=0.1"),
     ("wine", "optimizer=adam optimizer.lr=1.0"),
     ("diabetes", "optimizer=sgd optimizer.lr=0.05"),
@@ -88,7 +88,7 @@ def measure(data: str, overrides: str, out: Path) -> dict[str, Any]:
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         runs = [(d, f"{o} seed={seed}") for d, o in CASES for seed in (0, 1, 2, 3, 4, 42)]
-        runs += [(d, f"{o} seed=42") for d, o in DIVERGING]
+        runs += [(d, f"{o} seed=42") for d, o in BEYOND_SANE_LRS]
         rows = [measure(data, overrides, Path(tmp) / str(i)) for i, (data, overrides) in enumerate(runs)]
     for row in rows:
         first, best = row["peak_over_first"], row["peak_over_best_so_far"]
