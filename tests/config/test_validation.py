@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hydra.errors import ConfigCompositionException, MissingConfigException
 
+from levers.config.validate import validate_config
 from levers.errors import LeversConfigError
 from levers.run import train
 
@@ -16,8 +17,17 @@ from levers.run import train
         ("optimizer.lr=-0.1", "optimizer.lr", "> 0"),
         ("regularization.dropout=1.0", "regularization.dropout", "[0, 1)"),
         ("model.dropout=-0.1", "model.dropout", "[0, 1)"),
-        ("model.depth=-1", "model.depth", ">= 0"),
-        ("model.width=0", "model.width", ">= 1"),
+        ("model.depth=-1", "model.depth", "0..64 hidden layers"),
+        ("model.depth=1000000", "model.depth", "0..64 hidden layers"),
+        ("model.width=0", "model.width", "1..65536 units"),
+        ("model.width=1000000", "model.width", "1..65536 units"),
+        ("seed=-1", "seed", "an integer in 0..4294967295"),
+        ("seed=4294967296", "seed", "an integer in 0..4294967295"),
+        ("data.fold=0", "data.fold", "null while data.folds=1; set data.folds>=2"),
+        ("callbacks.nonfinite_guard.divergence_factor=0.5", "callbacks.nonfinite_guard.divergence_factor", "> 1"),
+        ("callbacks.early_stopping.patience=-3", "callbacks.early_stopping.patience", ">= 0"),
+        ("callbacks.model_checkpoint.save_top_k=-2", "callbacks.model_checkpoint.save_top_k", ">= -1"),
+        ("trainer.accumulate_grad_batches=0", "trainer.accumulate_grad_batches", ">= 1"),
         ("model.activation=swish", "model.activation", "relu"),
         ("data.batch_size=0", "data.batch_size", ">= 1"),
         ("scaling.method=zscore", "scaling.method", "standard"),
@@ -32,6 +42,21 @@ def test_out_of_range_value_names_key_and_allowed_range(make_cfg, override, key,
         train(make_cfg(override))
     assert error.value.key == key
     assert allowed in str(error.value) and key in str(error.value)
+
+
+def test_fold_outside_the_folds_is_rejected_before_the_data_loads(make_cfg):
+    with pytest.raises(LeversConfigError, match=r"data.fold=3 .*0..2 with data.folds=3"):
+        train(make_cfg("data.folds=3", "data.fold=3"))
+
+
+@pytest.mark.parametrize("override", ["model=rnn", "model=rnn model.num_layers=64", "model.depth=64 model.width=8"])
+def test_largest_allowed_sizes_pass_validation(make_cfg, override):
+    validate_config(make_cfg(*override.split()))
+
+
+def test_rnn_layers_beyond_the_bound_are_rejected(make_cfg):
+    with pytest.raises(LeversConfigError, match=r"model.num_layers=65 .*1..64"):
+        validate_config(make_cfg("model=rnn", "model.num_layers=65"))
 
 
 def test_sgd_momentum_outside_unit_interval_is_rejected(make_cfg):
@@ -92,6 +117,18 @@ def test_key_added_with_plus_that_the_schema_lacks_is_rejected(make_cfg):
 def test_wrong_type_fails_at_composition(make_cfg, override):
     with pytest.raises(ConfigCompositionException, match=override.split("=")[0]):
         make_cfg(override)
+
+
+def test_key_deleted_with_tilde_is_rejected(make_cfg):
+    with pytest.raises(LeversConfigError, match=r"^seed=<deleted by ~seed> is not allowed"):
+        validate_config(make_cfg("~seed"))
+
+
+def test_key_under_a_switched_off_entry_fails_at_composition_naming_the_entry(make_cfg):
+    with pytest.raises(ConfigCompositionException) as error:
+        make_cfg("callbacks.periodic_checkpoint.every_n_epochs=3")
+    assert "callbacks.periodic_checkpoint is null" in str(error.value.__cause__)
+    assert "callbacks=periodic" in str(error.value.__cause__)
 
 
 def test_unknown_group_option_lists_the_choices(make_cfg):

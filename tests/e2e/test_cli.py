@@ -65,3 +65,52 @@ def test_bad_value_exits_with_one_clear_line_and_no_traceback(tmp_path):
     assert code == 2
     assert "config error: optimizer.lr=-1.0 is not allowed: > 0" in output
     assert "Traceback" not in output
+
+
+@pytest.mark.parametrize(
+    ("override", "line"),
+    [
+        ("seed=-1", "config error: seed=-1 is not allowed: an integer in 0..4294967295"),
+        ("model.depth=1000000", "config error: model.depth=1000000 is not allowed: 0..64 hidden layers"),
+        ("data.fold=1", "config error: data.fold=1 is not allowed: null while data.folds=1; set data.folds>=2"),
+    ],
+)
+def test_value_accepted_before_exits_2_with_one_line_naming_the_key(tmp_path, override, line):
+    code, output = finish(launch([override], tmp_path))
+    assert code == 2 and line in output and "Traceback" not in output
+
+
+def test_unknown_command_exits_2_listing_the_commands(tmp_path):
+    code, output = finish(launch(["frobnicate"], tmp_path))
+    assert code == 2 and "Traceback" not in output
+    (line,) = output.splitlines()
+    assert "'frobnicate'" in line
+    for command in ("train", "eval", "predict", "export", "doctor", "report"):
+        assert command in line
+    assert not (tmp_path / "outputs").exists()  # nothing trained
+
+
+def test_learning_rate_1e10_ends_diverged_with_exit_1(tmp_path):
+    code, output = finish(launch([*QUICK, "optimizer.lr=1e10", "hydra.run.dir=run"], tmp_path))
+    assert code == 1 and "diverged: training loss reached" in output and "Traceback" not in output
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["status"] == "diverged"
+    (advice, *_) = json.loads((tmp_path / "run" / "doctor.json").read_text())["advice"]
+    assert advice["rule"] == "diverged" and advice["finding"] == "the training loss exploded past its first value"
+
+
+def test_train_subcommand_and_bare_overrides_still_train(tmp_path):
+    for args in (["train", *QUICK, "hydra.run.dir=a"], [*QUICK, "optimizer=sgd", "hydra.run.dir=b"]):
+        code, output = finish(launch(args, tmp_path))
+        assert code == 0, output
+    assert {p.name for p in tmp_path.iterdir()} == {"a", "b"}
+
+
+@pytest.mark.parametrize("args", [["optimizer=adamm"], ["model.depth=two"], ["train", "frobnicate"]])
+def test_command_line_hydra_cannot_compose_exits_2(tmp_path, args):
+    code, output = finish(launch(args, tmp_path))
+    assert code == 2 and "Traceback" not in output, output
+
+
+def test_help_exits_0(tmp_path):
+    code, output = finish(launch(["--help"], tmp_path))
+    assert code == 0 and "optimizer" in output

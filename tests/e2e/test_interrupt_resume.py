@@ -1,4 +1,5 @@
-"""SIGTERM mid-training, then `resume=<run dir>`: the same final metrics as an uninterrupted run."""
+"""SIGTERM or Ctrl+C mid-training: everything written, exit 143 / 130 as shells report it; then `resume=<run dir>`
+ends with the same final metrics as an uninterrupted run."""
 
 from __future__ import annotations
 
@@ -53,6 +54,7 @@ def test_sigterm_keeps_a_resumable_run_that_ends_like_an_uninterrupted_one(tmp_p
     wait_for_epochs(broken_dir / "run", 2)
     broken.send_signal(signal.SIGTERM)
     code, output = finish(broken)
+    assert code == 143, output
     interrupted = summary_of(broken_dir / "run")
     assert interrupted["status"] == "interrupted", output
     assert 2 <= interrupted["epochs_run"] < 6
@@ -71,3 +73,25 @@ def test_sigterm_keeps_a_resumable_run_that_ends_like_an_uninterrupted_one(tmp_p
     with (broken_dir / "run" / "metrics.csv").open() as file:
         val_epochs = [int(row["epoch"]) for row in csv.DictReader(file) if row["val/loss"]]
     assert val_epochs == list(range(6))  # every epoch's validation once: none lost, none doubled
+
+
+def test_ctrl_c_writes_an_interrupted_summary_and_exits_130(tmp_path):
+    run = launch(SLOW_EPOCHS, tmp_path)
+    wait_for_epochs(tmp_path / "run", 1)
+    run.send_signal(signal.SIGINT)
+    code, output = finish(run)
+    assert code == 130, output
+    assert "levers: interrupted by SIGINT; exit code 130" in output and "Traceback" not in output
+    assert summary_of(tmp_path / "run")["status"] == "interrupted"
+    assert (tmp_path / "run" / "checkpoints" / "last.ckpt").exists()
+
+
+def test_sigterm_in_a_multirun_stops_the_sweep_with_exit_143(tmp_path):
+    sweep = [arg for arg in SLOW_EPOCHS if not arg.startswith("hydra.run.dir")]
+    run = launch(["-m", "optimizer=adam,sgd", "hydra.sweep.dir=sweep", *sweep], tmp_path)
+    wait_for_epochs(tmp_path / "sweep" / "0", 1)
+    run.send_signal(signal.SIGTERM)
+    code, output = finish(run)
+    assert code == 143, output
+    assert summary_of(tmp_path / "sweep" / "0")["status"] == "interrupted"
+    assert not (tmp_path / "sweep" / "1").exists()  # the next job never started

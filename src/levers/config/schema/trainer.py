@@ -94,6 +94,7 @@ class LearningRateMonitorConfig:
 class NonFiniteGuardConfig:
     _target_: str = "levers.callbacks.guard.NonFiniteGuard"
     every_n_steps: int = 50  # on an accelerator, host syncs this often (on CPU: every step, free)
+    divergence_factor: float | None = 1e4  # a loss above this many times the first step's is diverged (null: off)
 
 
 @dataclass
