@@ -12,7 +12,7 @@ import torch
 
 from levers.build import build
 from levers.diagnostics.lr_find import analyse, run_lr_find
-from levers.errors import LeversConfigError
+from levers.errors import LeversConfigError, LeversRunFailed
 from levers.run import train
 from tests.conftest import compose_cfg
 
@@ -64,7 +64,11 @@ def test_suggested_lr_trains_within_2_points_of_the_best_lr_of_a_5_point_grid(au
     grid = {}
     for lr in GRID:
         cfg = compose_cfg(tmp_path / f"lr_{lr}", f"optimizer.lr={lr}", EPOCHS)
-        train(cfg)
+        try:
+            train(cfg)
+        except LeversRunFailed:  # the grid's top lr explodes: the guard ends that run as diverged
+            grid[lr] = 0.0
+            continue
         grid[lr] = json.loads((tmp_path / f"lr_{lr}" / "summary.json").read_text())["test"]["test/acc"]
     assert auto_run["test"]["test/acc"] >= max(grid.values()) - 0.02, (auto_run["lr_auto"], grid)
 
