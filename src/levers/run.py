@@ -27,7 +27,7 @@ from levers.data.task import TaskSpec
 from levers.diagnostics import doctor, gradcheck, lr_find, overfit
 from levers.distributed import check_launch
 from levers.errors import LeversRunFailed
-from levers.fused_steps import plan_for
+from levers.fused_steps import fused_steps_for
 from levers.metrics import loggable_names
 from levers.module import LitModel
 from levers.resume import resume_point
@@ -159,13 +159,13 @@ def lever_callbacks(cfg: DictConfig) -> list[pl.Callback]:
 
 def fuse_steps(cfg: DictConfig, trainer: pl.Trainer, built: Built) -> None:
     """Switch module and data to several optimizer steps per Lightning step when `steps_per_call` allows it."""
-    plan = plan_for(cfg, trainer)
-    if plan is None:
+    fused = fused_steps_for(cfg, trainer)
+    if fused is None:
         return
-    trainer.gradient_clip_val = None  # Lightning refuses to clip under manual optimization; the module clips itself
-    built.module.fuse_steps(plan)
-    built.data.steps_per_call = plan.steps
-    log.debug("%d optimizer steps per Lightning step", plan.steps)
+    trainer.gradient_clip_val = None  # Lightning refuses to clip under manual optimization; the loop clips itself
+    built.module.use_fused_steps(fused)
+    built.data.steps_per_call = fused.plan.steps
+    log.debug("%d optimizer steps per Lightning step", fused.plan.steps)
 
 
 def check_checkpoint_fits(path: str, built: Built, key: str) -> None:
