@@ -16,7 +16,7 @@ from levers.callbacks.monitor import LayerMonitor
 from levers.data.datamodule import TabularDataModule
 from levers.errors import LeversConfigError
 from levers.fused_steps import fused_steps_for
-from levers.run import train
+from levers.run import build, train
 
 FUSED = 3  # steps_per_call of the fused runs compared with Lightning's loop
 
@@ -141,3 +141,14 @@ def test_auto_keeps_lightnings_loop_where_fusing_would_not_be_exact(make_cfg, ov
     with pytest.raises(LeversConfigError, match=reason) as refused:
         fused_steps_for(make_cfg(*overrides, "steps_per_call=4"), trainer)
     assert "steps_per_call" in str(refused.value)
+
+
+def test_the_fused_loop_is_handed_to_the_module_once_before_fit(make_cfg):
+    cfg = make_cfg("steps_per_call=4")
+    module = build(cfg).module
+    fused = fused_steps_for(cfg, pl.Trainer(accelerator="cpu", devices=1, logger=False))
+    assert module.automatic_optimization and fused is not None
+    module.use_fused_steps(fused)
+    assert module.fused_steps is fused and not module.automatic_optimization
+    with pytest.raises(RuntimeError, match="once"):
+        module.use_fused_steps(fused)

@@ -4,6 +4,7 @@ on the installed Lightning: an upgrade that renames or changes one fails here, n
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from pytorch_lightning.loggers import Logger
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+import levers
 from levers.lightning_compat import (
     USED,
     advance_logged_steps,
@@ -145,3 +147,18 @@ def test_continue_step_count_sets_the_global_step_of_either_mode(module):
 )
 def test_checkpoints_within_epochs_reads_what_modelcheckpoint_was_given(kwargs, within):
     assert checkpoints_within_epochs(ModelCheckpoint(**kwargs)) is within
+
+
+def test_no_other_levers_module_touches_these_names():
+    """The compatibility module is the only place to update after a Lightning upgrade."""
+    loops = {"fit_loop", "epoch_loop", "optim_progress", "optim_step_progress"}
+    names = {name for _, name in USED if name.startswith("_")} | loops
+    source = Path(levers.__file__).parent
+    touching = [
+        f"{path.relative_to(source)}: .{name}"
+        for path in sorted(source.rglob("*.py"))
+        if path.name != "lightning_compat.py"
+        for name in names
+        if f".{name}" in path.read_text()
+    ]
+    assert touching == []

@@ -51,6 +51,8 @@ OLD_RUNS = 1  # a run directory saved before `steps_per_call` existed: Lightning
 
 @dataclass(frozen=True)
 class FusedPlan:
+    """What a fused training_step does, decided from the config and the Trainer before fit."""
+
     steps: int  # optimizer steps (mini-batches) per training_step call
     batch_size: int  # rows per mini-batch
     clip_val: float | None
@@ -163,7 +165,7 @@ class FusedSteps:
     mini-batch (clipping, step counting, scheduler steps), done inside the module's training_step.
 
     Decided once from the config and the Trainer (`fused_steps_for`) and handed to the module before fit
-    (`LitModel.use_fused_steps`); the module calls the three hooks below and nothing else of this module.
+    (`LitModel.use_fused_steps`); the module calls its four public methods and nothing else of this module.
     """
 
     def __init__(self, plan: FusedPlan) -> None:
