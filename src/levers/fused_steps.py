@@ -181,10 +181,9 @@ class FusedSteps:
         features, target = batch
         first = batch_idx * plan.steps  # index within the epoch of this chunk's first mini-batch
         per_step = any(config.interval == "step" for config in trainer.lr_scheduler_configs)
+        mini_batches = zip(features.split(plan.batch_size), target.split(plan.batch_size), strict=True)
         losses, totals = [], []
-        for offset, (x, y) in enumerate(
-            zip(features.split(plan.batch_size), target.split(plan.batch_size), strict=True)
-        ):
+        for offset, (x, y) in enumerate(mini_batches):
             optimizer.zero_grad(set_to_none=True)
             loss, total = module.losses(x, y)
             total.backward()
