@@ -108,8 +108,8 @@ class FitTimer(pl.Callback):
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.started = time.perf_counter()
-        plan = getattr(pl_module, "fused_plan", None)
-        self.steps_per_call = plan.steps if plan else 1
+        fused = getattr(pl_module, "fused_steps", None)
+        self.steps_per_call = fused.plan.steps if fused else 1
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx: int) -> None:
         self.samples += len(batch[-1])

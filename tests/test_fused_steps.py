@@ -13,9 +13,12 @@ import torch
 from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint
 
 from levers.callbacks.monitor import LayerMonitor
+from levers.data.datamodule import TabularDataModule
 from levers.errors import LeversConfigError
-from levers.fused_steps import plan_for
-from levers.run import train
+from levers.fused_steps import fused_steps_for
+from levers.run import build, train
+
+FUSED = 3  # steps_per_call of the fused runs compared with Lightning's loop
 
 CASES = {
     "adam_dropout": [],
@@ -46,6 +49,12 @@ class FinalState(pl.Callback):
         self.schedulers = [copy.deepcopy(config.scheduler.state_dict()) for config in trainer.lr_scheduler_configs]
 
 
+def steps_per_epoch(cfg) -> int:
+    """Optimizer steps in an epoch, from the data: the train split in mini-batches, the last one short."""
+    train_rows = TabularDataModule(cfg.data, cfg.scaling.method, cfg.seed).split_size("train")
+    return math.ceil(train_rows / cfg.data.batch_size)
+
+
 def metrics_rows(cfg) -> list[dict]:
     with open(Path(cfg.paths.output_dir) / "metrics.csv") as file:
         return list(csv.DictReader(file))
@@ -53,16 +62,16 @@ def metrics_rows(cfg) -> list[dict]:
 
 @pytest.mark.parametrize("overrides", CASES.values(), ids=CASES.keys())
 def test_fused_steps_end_with_the_weights_of_lightnings_own_loop(make_cfg, overrides):
-    # 40 mini-batches of 32 per digits epoch (the last one short): 3 per call leaves a one-batch last chunk.
-    runs = {k: make_cfg(*overrides, f"steps_per_call={k}", "callbacks.early_stopping=null") for k in (1, 3)}
+    runs = {k: make_cfg(*overrides, f"steps_per_call={k}", "callbacks.early_stopping=null") for k in (1, FUSED)}
+    per_epoch, epochs = steps_per_epoch(runs[1]), runs[1].trainer.max_epochs
+    assert per_epoch % FUSED and epochs > 1  # a short last chunk every epoch, and the epochs after it
     ends = {k: FinalState() for k in runs}
     for k, cfg in runs.items():
         train(cfg, extra_callbacks=[ends[k]])
-    one, fused = ends[1], ends[3]
-    batches = one.calls_per_epoch
-    assert one.automatic and batches > 3
-    assert not fused.automatic and fused.calls_per_epoch == math.ceil(batches / 3)
-    assert fused.global_step == one.global_step == 3 * batches
+    one, fused = ends[1], ends[FUSED]
+    assert one.automatic and one.calls_per_epoch == per_epoch
+    assert not fused.automatic and fused.calls_per_epoch == math.ceil(per_epoch / FUSED)
+    assert fused.global_step == one.global_step == epochs * per_epoch
     for name, weights in one.weights.items():
         torch.testing.assert_close(fused.weights[name], weights, rtol=0, atol=1e-6, msg=name)
     assert fused.optimizer["state"].keys() == one.optimizer["state"].keys()
@@ -73,7 +82,7 @@ def test_fused_steps_end_with_the_weights_of_lightnings_own_loop(make_cfg, overr
         group["lr"] for group in one.optimizer["param_groups"]
     ]
     assert fused.schedulers == one.schedulers
-    one_rows, fused_rows = metrics_rows(runs[1]), metrics_rows(runs[3])
+    one_rows, fused_rows = metrics_rows(runs[1]), metrics_rows(runs[FUSED])
     # Same step axis and same per-epoch values: train/loss, val metrics and each epoch's lr (lr-<Optimizer>).
     assert any(key.startswith("lr-") for key in one_rows[0])
     for row_one, row_fused in zip(one_rows, fused_rows, strict=True):
@@ -90,13 +99,19 @@ def test_continuing_from_a_checkpoint_of_the_other_loop_keeps_counting_steps(mak
     last = Path(first.paths.output_dir) / "checkpoints" / "last.ckpt"
     resumed_at = torch.load(last, weights_only=True)["global_step"]
     end = FinalState()
-    train(make_cfg(f"steps_per_call={after}", f"ckpt_path={last}", "callbacks.early_stopping=null"), [end])
-    assert end.global_step == 120 and resumed_at == 80  # 40 steps an epoch, 3 epochs in all
+    then = make_cfg(f"steps_per_call={after}", f"ckpt_path={last}", "callbacks.early_stopping=null")
+    train(then, [end])
+    per_epoch = steps_per_epoch(first)
+    assert resumed_at == 2 * per_epoch
+    assert end.global_step == then.trainer.max_epochs * per_epoch
 
 
-def test_auto_fuses_steps_on_a_single_device_and_sizes_a_call_to_4096_rows(make_cfg):
-    plan = plan_for(make_cfg("data.batch_size=32"), pl.Trainer(accelerator="cpu", devices=1, logger=False))
-    assert plan is not None and plan.steps == 128 and plan.batch_size == 32
+@pytest.mark.parametrize("batch_size", [32, 256])
+def test_auto_fuses_steps_on_a_single_device_and_sizes_a_call_to_4096_rows(make_cfg, batch_size):
+    trainer = pl.Trainer(accelerator="cpu", devices=1, logger=False)
+    fused = fused_steps_for(make_cfg(f"data.batch_size={batch_size}"), trainer)
+    assert fused is not None and fused.plan.batch_size == batch_size
+    assert fused.plan.steps * batch_size == 4096
 
 
 class PerBatchCallback(pl.Callback):
@@ -122,7 +137,18 @@ REASONS = {
 @pytest.mark.parametrize(("overrides", "trainer_kwargs", "reason"), REASONS.values(), ids=REASONS.keys())
 def test_auto_keeps_lightnings_loop_where_fusing_would_not_be_exact(make_cfg, overrides, trainer_kwargs, reason):
     trainer = pl.Trainer(accelerator="cpu", logger=False, **{"devices": 1, **trainer_kwargs})
-    assert plan_for(make_cfg(*overrides), trainer) is None
+    assert fused_steps_for(make_cfg(*overrides), trainer) is None
     with pytest.raises(LeversConfigError, match=reason) as refused:
-        plan_for(make_cfg(*overrides, "steps_per_call=4"), trainer)
+        fused_steps_for(make_cfg(*overrides, "steps_per_call=4"), trainer)
     assert "steps_per_call" in str(refused.value)
+
+
+def test_the_fused_loop_is_handed_to_the_module_once_before_fit(make_cfg):
+    cfg = make_cfg("steps_per_call=4")
+    module = build(cfg).module
+    fused = fused_steps_for(cfg, pl.Trainer(accelerator="cpu", devices=1, logger=False))
+    assert module.automatic_optimization and fused is not None
+    module.use_fused_steps(fused)
+    assert module.fused_steps is fused and not module.automatic_optimization
+    with pytest.raises(RuntimeError, match="once"):
+        module.use_fused_steps(fused)

@@ -33,6 +33,7 @@ from levers.config.validate import validate_monitor
 from levers.data.datamodule import TabularDataModule
 from levers.data.scaling import AffineScaler
 from levers.data.task import TaskSpec
+from levers.fused_steps import fused_steps_for
 from levers.losses import build_loss
 from levers.metrics import loggable_names
 from levers.models import build_model
@@ -149,3 +150,15 @@ def lever_callbacks(cfg: DictConfig) -> list[pl.Callback]:
 
 def uses_swa(cfg: DictConfig) -> bool:
     return cfg.regularization.swa_lr is not None
+
+
+def fuse_steps(cfg: DictConfig, trainer: pl.Trainer, built: Built) -> None:
+    """Hand the module its fused loop (several optimizer steps per Lightning step) when `steps_per_call` allows
+    it; decided from the config and the built Trainer (strategy, precision, callbacks), once, before fit."""
+    fused = fused_steps_for(cfg, trainer)
+    if fused is None:
+        return
+    trainer.gradient_clip_val = None  # Lightning refuses to clip under manual optimization; the loop clips itself
+    built.module.use_fused_steps(fused)
+    built.data.steps_per_call = fused.plan.steps
+    log.debug("%d optimizer steps per Lightning step", fused.plan.steps)

@@ -12,7 +12,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 from pytorch_lightning.callbacks import ModelCheckpoint
 
-from levers.build import Built, build_data, build_trainer, decide_lr, module_for, uses_swa
+from levers.build import Built, build_data, build_trainer, decide_lr, fuse_steps, module_for, uses_swa
 from levers.callbacks.epoch_seeding import EpochSeeding
 from levers.callbacks.summary import RunSummary, as_floats
 from levers.checkpoint_io import load_checkpoint
@@ -24,7 +24,6 @@ from levers.data.task import TaskSpec
 from levers.diagnostics import doctor, gradcheck, lr_find, overfit
 from levers.distributed import check_launch
 from levers.errors import LeversRunFailed
-from levers.fused_steps import plan_for
 from levers.resume import resume_point
 from levers.serving.checkpoint import ServingState, check_fits_data, recipe_of
 from levers.terminal import is_quiet, print_final_table, trainer_display
@@ -105,17 +104,6 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
 
 DIAGNOSTICS = {"lr_find": lr_find.run_lr_find, "overfit": overfit.run_overfit, "gradcheck": gradcheck.run_gradcheck}
 PREPARE = {"overfit": overfit.regularization_off}  # a config change a mode needs before the module is built
-
-
-def fuse_steps(cfg: DictConfig, trainer: pl.Trainer, built: Built) -> None:
-    """Switch module and data to several optimizer steps per Lightning step when `steps_per_call` allows it."""
-    plan = plan_for(cfg, trainer)
-    if plan is None:
-        return
-    trainer.gradient_clip_val = None  # Lightning refuses to clip under manual optimization; the module clips itself
-    built.module.fuse_steps(plan)
-    built.data.steps_per_call = plan.steps
-    log.debug("%d optimizer steps per Lightning step", plan.steps)
 
 
 def check_checkpoint_fits(path: str, built: Built, key: str) -> None:
