@@ -12,11 +12,12 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint
 
+from levers.build import build
 from levers.callbacks.monitor import LayerMonitor
 from levers.data.datamodule import TabularDataModule
 from levers.errors import LeversConfigError
 from levers.fused_steps import fused_steps_for
-from levers.run import build, train
+from levers.run import train
 
 FUSED = 3  # steps_per_call of the fused runs compared with Lightning's loop
 
