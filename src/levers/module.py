@@ -39,10 +39,11 @@ class LitModel(pl.LightningModule):
     ) -> None:
         super().__init__()
         self.net, self.loss_fn, self.loss_name, self.task = net, loss.module, loss.name, task
+        self.single_logit = loss.single_logit
         self.feature_scaler, self.target_scaler = feature_scaler, target_scaler
         self.optimizer_factory, self.scheduler_config = optimizer, scheduler
         self.l1, self.l1_activity = l1, l1_activity
-        metrics = build_metrics(task, binary_logit=loss.name == "bce")
+        metrics = build_metrics(task, binary_logit=loss.single_logit)
         self.val_metrics = metrics.clone(prefix="val/")
         self.test_metrics = metrics.clone(prefix="test/")
         self.fused_steps: FusedSteps | None = None  # None: Lightning's own loop, one optimizer step per batch
@@ -63,7 +64,7 @@ class LitModel(pl.LightningModule):
         return self.net(features)
 
     def _loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        if self.loss_name == "bce":
+        if self.single_logit:
             return self.loss_fn(output.squeeze(-1), target.float())
         return self.loss_fn(output, target)
 
@@ -116,7 +117,7 @@ class LitModel(pl.LightningModule):
         self.log_dict(metrics, batch_size=len(target))
 
     def _metric_inputs(self, output: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.loss_name == "bce":
+        if self.single_logit:
             return output.squeeze(-1), target
         if self.task.is_classification:
             return output, target
