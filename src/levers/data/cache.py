@@ -63,7 +63,7 @@ def prepared_data(data: DictConfig, scaling_method: str, seed: int) -> PreparedD
 def _require_set(data: DictConfig) -> None:
     """`???` keys (data=table's path and target) get one line naming them, not OmegaConf's traceback."""
     for key in ("path", "target"):
-        if key in data and OmegaConf.is_missing(data, key):
+        if key in set(data.keys()) and OmegaConf.is_missing(data, key):  # `key in data` is False for ???
             raise LeversConfigError(
                 f"data.{key}", "???", "a value: python train.py data=table data.path=FILE.csv data.target=COLUMN"
             )

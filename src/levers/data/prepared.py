@@ -97,7 +97,8 @@ def _require_varying_target(target: np.ndarray, data: DictConfig) -> None:
         raise LeversConfigError(
             "data.target",
             named,
-            f"a target that varies (every row holds {values[0, constant[0]]!r}: nothing to learn; pick another column)",
+            f"a target that varies (every row holds {values[0, constant[0]].item()!r}: nothing to learn; "
+            "pick another column)",
         )
 
 
