@@ -8,7 +8,7 @@ above the import baseline over the tensors' bytes (what the data stage itself co
 
     .venv/bin/python bench/memory.py                      # 1M x 42
     .venv/bin/python bench/memory.py --rows 1000000 5000000 --columns 42 40
-    .venv/bin/python bench/memory.py --levers-root /tmp/old-checkout --no-write   # the same on other code
+    .venv/bin/python bench/memory.py --levers-root /tmp/old-checkout --label before   # the same on other code
 """
 
 from __future__ import annotations
@@ -76,6 +76,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--columns", type=int, nargs="+", default=[42], help="one per --rows, or one for all")
     parser.add_argument("--levers-root", type=Path, default=ROOT, help="checkout whose src/ and conf/ are measured")
+    parser.add_argument("--label", default="after", help="results are stored under this name (others are kept)")
     parser.add_argument("--no-write", action="store_true", help=f"do not write {RESULTS.relative_to(ROOT)}")
     args = parser.parse_args()
     columns = args.columns * len(args.rows) if len(args.columns) == 1 else args.columns
@@ -102,7 +103,9 @@ def main() -> None:
                   f"{row['baseline'] / mb:>12.0f} {row['peak'] / mb:>8.0f} {row['ratio_total']:>13.2f} "
                   f"{row['ratio_above_baseline']:>24.2f}", flush=True)  # fmt: skip
     if not args.no_write:
-        RESULTS.write_text(json.dumps({"levers_root": str(args.levers_root), "results": results}, indent=2) + "\n")
+        stored = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        stored[args.label] = {"levers_root": str(args.levers_root), "results": results}
+        RESULTS.write_text(json.dumps(stored, indent=2) + "\n")
 
 
 if __name__ == "__main__":
