@@ -70,9 +70,10 @@ class Columns:
         return _series(self.arrays.pop(name), self.rows)
 
     def take(self, rows: np.ndarray) -> Columns:
-        """These rows (positions among the current ones), without copying any column."""
+        """These rows (positions among the current ones), without copying any column (only the name -> column map,
+        so that popping from one never empties the other)."""
         rows = np.asarray(rows, dtype=np.int64)
-        return Columns(self.arrays, self.source, rows if self.rows is None else self.rows[rows])
+        return Columns(dict(self.arrays), self.source, rows if self.rows is None else self.rows[rows])
 
     def select(self, names: Sequence[str]) -> Columns:
         return Columns({name: self.arrays[name] for name in names}, self.source, self.rows)
