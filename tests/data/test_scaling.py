@@ -72,3 +72,22 @@ def test_inverse_undoes_the_scaling(train_and_val):
     train, _ = train_and_val
     scaler = AffineScaler(4).fit(train, "minmax")
     assert torch.allclose(scaler.inverse(scaler(train)), train, rtol=1e-4, atol=1e-3)
+
+
+def test_fitting_by_column_blocks_gives_the_fit_on_all_columns(monkeypatch):
+    import levers.data.scaling as scaling
+
+    features = torch.randn(500, 9) * 3 + 1
+    whole = {m: AffineScaler(9).fit(features, m) for m in ("standard", "minmax", "robust", "decimal")}
+    monkeypatch.setattr(scaling, "FIT_BLOCK_BYTES", 500 * 8 * 2)  # two columns per block
+    for method, expected in whole.items():
+        blocked = AffineScaler(9).fit(features, method)
+        torch.testing.assert_close(blocked.offset, expected.offset)
+        torch.testing.assert_close(blocked.scale, expected.scale)
+
+
+def test_scale_in_place_equals_forward():
+    features = torch.randn(100, 4)
+    scaler = AffineScaler(4).fit(features, "standard")
+    expected = scaler(features)
+    assert torch.equal(scaler.scale_(features.clone()), expected)

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from levers.data.encoding import TableEncoder
 from levers.data.table import load_table
 from levers.errors import LeversConfigError
 
@@ -66,7 +67,10 @@ def test_parquet_reads_like_csv(csv, tmp_path):
     pd.read_csv(csv).to_parquet(tmp_path / "houses.parquet")
     from_parquet = load_table(str(tmp_path / "houses.parquet"), "price", impute="drop")
     from_csv = load_table(str(csv), "price", impute="drop")
-    pd.testing.assert_frame_equal(from_parquet.features, from_csv.features)
+    assert from_parquet.features.columns == from_csv.features.columns
+    encoded = [TableEncoder.fit(t.features, "drop").transform(t.features) for t in (from_parquet, from_csv)]
+    np.testing.assert_array_equal(*encoded)
+    np.testing.assert_array_equal(from_parquet.target, from_csv.target)
 
 
 def test_a_bad_table_fails_the_run_with_our_error_not_hydras_wrapper(make_cfg, tmp_path):
@@ -94,3 +98,49 @@ def test_a_text_target_is_classification_and_refuses_regression():
     assert infer_task(labels).kind == "multiclass" and infer_task(labels).num_classes == 3
     with pytest.raises(LeversConfigError, match=r"data.task='regression'.*the target is text"):
         infer_task(labels, "regression")
+
+
+def _prepare(make_cfg, path, *overrides):
+    from levers.data.prepared import prepare
+
+    cfg = make_cfg("data=table", f"data.path={path}", *overrides)
+    return prepare(cfg.data, cfg.scaling.method, cfg.seed)
+
+
+def test_split_tensors_are_views_of_one_matrix_holding_each_row_once(make_cfg, tmp_path):
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300), "y": rng.integers(0, 2, 300)}).to_csv(
+        tmp_path / "t.csv", index=False
+    )
+    prepared = _prepare(make_cfg, tmp_path / "t.csv", "data.target=y")
+    xs = [prepared.tensors[name][0] for name in ("train", "val", "test")]
+    assert len({x.untyped_storage().data_ptr() for x in xs}) == 1
+    assert xs[0].untyped_storage().nbytes() == sum(x.nbytes for x in xs) == 300 * 2 * 4
+
+
+def test_a_column_that_turns_to_text_after_the_first_block_is_read_as_text(make_cfg, tmp_path):
+    rows = 120_000  # more than one streamed block: the first block's types no longer fit
+    frame = pd.DataFrame({"code": np.arange(rows).astype(object), "x": np.arange(rows) % 7, "y": np.arange(rows) % 2})
+    frame.loc[rows - 1, "code"] = "unknown"
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    table = load_table(str(tmp_path / "t.csv"), "y", drop=[])
+    assert not table.features.is_numeric("code") and table.features.is_numeric("x")
+    assert table.features["code"].iloc[-1] == "unknown"
+
+
+def test_dates_stay_text_as_pandas_reads_them(tmp_path):
+    (tmp_path / "t.csv").write_text("day,x,y\n2024-01-01,1,0\n2024-01-02,2,1\n")
+    table = load_table(str(tmp_path / "t.csv"), "y")
+    assert table.features["day"].tolist() == ["2024-01-01", "2024-01-02"]
+
+
+def test_streamed_float32_features_equal_pandas_values_cast_to_float32(tmp_path):
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"x": rng.normal(size=50) * 1e5, "n": rng.integers(-(2**40), 2**40, 50), "y": [0, 1] * 25})
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    table = load_table(str(tmp_path / "t.csv"), "y")
+    expected = pd.read_csv(tmp_path / "t.csv")
+    for name in ("x", "n"):
+        np.testing.assert_array_equal(
+            table.features[name].to_numpy(), expected[name].to_numpy(np.float64).astype(np.float32)
+        )
