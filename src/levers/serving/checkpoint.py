@@ -59,6 +59,11 @@ class Restored:
         return self.module.feature_scaler.offset.numel()
 
     @property
+    def file_encoding(self) -> str:
+        """The text encoding its table was read with: new files to predict on are read the same way."""
+        return self.cfg.data.get("file_encoding") or "utf-8"
+
+    @property
     def target_names(self) -> list[str]:
         target = self.cfg.data.get("target")
         if target is None:
