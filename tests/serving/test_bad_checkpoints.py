@@ -74,7 +74,7 @@ def test_predicting_rows_of_other_width_names_the_input(digits_checkpoint, tmp_p
 
 
 def test_predicting_a_table_without_rows_is_refused(digits_checkpoint, tmp_path):
-    with pytest.raises(LeversConfigError, match=r"^input=.* at least one row"):
+    with pytest.raises(LeversConfigError, match=r"^input=.* at least one data row"):
         levers_command("predict", tmp_path, ckpt_path=digits_checkpoint, input=rows(tmp_path, 64, 0))
     assert not (tmp_path / "predictions.csv").exists()
 

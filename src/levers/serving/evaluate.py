@@ -77,8 +77,6 @@ def labelled_file(restored: Restored, chosen: Mapping[str, Any]) -> TensorDatase
     if others:
         raise LeversConfigError(f"data.{others[0]}", chosen[others[0]], "unset with data.path (every row is tested)")
     frame = read_frame(path, key="data.path", file_encoding=restored.file_encoding)
-    if frame.empty:
-        raise LeversConfigError("data.path", path, "a table with at least one labelled row")
     missing = [name for name in restored.target_names if name not in frame.columns]
     if missing:
         raise LeversConfigError("data.path", path, f"a table with the target column(s) {restored.target_names}")
