@@ -62,7 +62,7 @@ def test_gradient_clipping_bounds_the_norm_or_every_element(make_cfg, clip):
 def test_adagrad_reset_zeroes_the_accumulator_at_the_configured_epoch(make_cfg, reset_every, expect_zero):
     final = FinalWeights()
     run_with(
-        make_cfg, "optimizer=adagrad", f"optimizer.reset_every_n_epochs={reset_every}", "trainer.max_epochs=2",
+        make_cfg, "optimizer=adagrad", f"callbacks.adagrad_reset.every_n_epochs={reset_every}", "trainer.max_epochs=2",
         callbacks=[final],
     )  # fmt: skip
     optimizer = final.module.trainer.optimizers[0]

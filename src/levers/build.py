@@ -9,7 +9,7 @@ functions take the typed pieces they need (a loss choice, a model node, an optim
     model     <- cfg.model + the data's shape               (levers.models)
     optimizer <- cfg.optimizer (+ the lr a range test chose) (levers.optim)
     module    <- all of the above + cfg.scheduler, cfg.regularization (levers.module)
-    callbacks <- cfg.callbacks + levers switched on in other groups (Adagrad reset, SWA)
+    callbacks <- cfg.callbacks + levers switched on in other groups (SWA)
     loggers   <- cfg.logger;  Trainer <- cfg.trainer
 """
 
@@ -27,7 +27,6 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import StochasticWeightAveraging
 from pytorch_lightning.utilities.seed import isolate_rng
 
-from levers.callbacks.adagrad_reset import AdagradReset
 from levers.checkpoint_io import AtomicCheckpointIO
 from levers.config.validate import validate_monitor
 from levers.data.datamodule import TabularDataModule
@@ -133,11 +132,8 @@ def instantiate_entries(group: DictConfig | None) -> list[Any]:
 
 
 def lever_callbacks(cfg: DictConfig) -> list[pl.Callback]:
-    """Callbacks that levers in other groups switch on (optimizer, regularization)."""
+    """Callbacks that levers in other groups switch on (regularization)."""
     callbacks: list[pl.Callback] = []
-    reset_every = cfg.optimizer.get("reset_every_n_epochs")
-    if reset_every:
-        callbacks.append(AdagradReset(reset_every))
     if uses_swa(cfg):
         reg = cfg.regularization
         callbacks.append(

@@ -135,3 +135,8 @@ def test_unknown_group_option_lists_the_choices(make_cfg):
     with pytest.raises(MissingConfigException) as error:
         make_cfg("optimizer=adamm")
     assert "nadam" in str(error.value) and "sgd" in str(error.value)
+
+
+def test_an_adagrad_reset_with_another_optimizer_is_refused(make_cfg):
+    with pytest.raises(LeversConfigError, match=r"adagrad_reset.every_n_epochs=3 .* unless optimizer=adagrad"):
+        validate_config(make_cfg("optimizer=adam", "callbacks.adagrad_reset.every_n_epochs=3"))

@@ -87,9 +87,10 @@ def test_lr_must_be_positive_or_auto(make_cfg, bad):
         train(make_cfg(f"optimizer.lr={bad}"))
 
 
-def test_auto_lr_builds_optimizers_that_carry_levers_only_keys(make_cfg):
-    """Adagrad's accumulator reset is a levers key, not an argument of torch.optim.Adagrad."""
-    cfg = make_cfg("optimizer=adagrad", "optimizer.lr=auto", "optimizer.reset_every_n_epochs=1", "data.limit=300")
+def test_auto_lr_trains_adagrad_with_its_accumulator_reset(make_cfg):
+    """The range test builds its probe's optimizer like the real one (it used to pass levers' own keys to torch)."""
+    reset = "callbacks.adagrad_reset.every_n_epochs=1"
+    cfg = make_cfg("optimizer=adagrad", "optimizer.lr=auto", reset, "data.limit=300")
     train(cfg)
     summary = json.loads((Path(cfg.paths.output_dir) / "summary.json").read_text())
     assert summary["status"] == "completed" and summary["lr_auto"]["lr"] > 0

@@ -64,7 +64,6 @@ RULES: tuple[Rule, ...] = (
     Rule("regularization.l1_activity", lambda v: v >= 0, ">= 0"),
     Rule("regularization.swa_lr", lambda v: v is None or v > 0, "null (off) or > 0"),
     Rule("regularization.swa_epoch_start", lambda v: v >= 0, ">= 0"),
-    Rule("optimizer.reset_every_n_epochs", lambda v: v is None or v >= 1, "null (off) or >= 1"),
     Rule("data.holdout_last", lambda v: v is None or v >= 1, "null or >= 1"),
     Rule("model.dropout", _fraction, "in [0, 1)"),
     Rule("model.depth", _int_in(0, MAX_DEPTH), f"0..{MAX_DEPTH} hidden layers (0 = a linear model)"),
@@ -115,6 +114,7 @@ RULES: tuple[Rule, ...] = (
     Rule("diagnostics.gradcheck.eps", _positive, "> 0"),
     Rule("diagnostics.gradcheck.tolerance", _positive, "> 0"),
     Rule("callbacks.monitor.every_n_steps", lambda v: v >= 1, ">= 1"),
+    Rule("callbacks.adagrad_reset.every_n_epochs", lambda v: v is None or v >= 1, "null (never) or >= 1"),
     Rule("callbacks.nonfinite_guard.every_n_steps", lambda v: v >= 1, ">= 1"),
     Rule("callbacks.nonfinite_guard.divergence_factor", lambda v: v is None or v > 1, "null (NaN/inf only) or > 1"),
 )
@@ -136,6 +136,15 @@ def validate_config(cfg: DictConfig) -> None:
             raise LeversConfigError(rule.key, value, rule.allowed)
     _validate_splits(cfg)
     _validate_fold(cfg)
+    _validate_adagrad_reset(cfg)
+
+
+def _validate_adagrad_reset(cfg: DictConfig) -> None:
+    """The reset zeroes Adagrad's accumulators; any other optimizer has none, so the setting would do nothing."""
+    every = OmegaConf.select(cfg, "callbacks.adagrad_reset.every_n_epochs", default=None)
+    target = OmegaConf.select(cfg, "optimizer._target_", default="")
+    if every is not None and target != "torch.optim.Adagrad":
+        raise LeversConfigError("callbacks.adagrad_reset.every_n_epochs", every, "null unless optimizer=adagrad")
 
 
 def _lr_as_float(cfg: DictConfig) -> None:
