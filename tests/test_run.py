@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from levers.run import train
+from tests.in_training import run_with
 
 
 def read_summary(cfg) -> dict:
@@ -99,3 +100,12 @@ def test_last_checkpoint_is_the_last_epoch_even_when_it_was_not_the_best(make_cf
     checkpoints = Path(cfg.paths.output_dir) / "checkpoints"
     assert {p.name for p in checkpoints.iterdir()} == {"epoch_000.ckpt", "last.ckpt"}
     assert torch.load(checkpoints / "last.ckpt", weights_only=True)["epoch"] == 2
+
+
+def test_swa_tests_the_averaged_weights_not_the_best_checkpoint(make_cfg):
+    summary, _ = run_with(
+        make_cfg, "regularization=swa", "regularization.swa_epoch_start=1", "regularization.swa_annealing_epochs=1",
+        "trainer.max_epochs=4",
+    )  # fmt: skip
+    assert summary["tested_weights"] == "swa" and summary["best_checkpoint"] == ""
+    assert summary["test"]["test/acc"] > 0.8

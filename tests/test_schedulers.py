@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 import math
+from pathlib import Path
 
 import pytest
 import torch
 
 from levers.optim import configure_optimization, optimizer_factory
+from tests.in_training import run_with
 
 
 def trajectory(make_cfg, scheduler: str, *overrides: str, steps: int, total: int | None = None, metric=None):
@@ -91,3 +94,12 @@ def test_a_scheduler_spanning_the_run_needs_a_finite_length(make_cfg):
         configure_optimization(
             optimizer_factory(cfg.optimizer), cfg.scheduler, [torch.nn.Parameter(torch.zeros(1))], None
         )
+
+
+def test_step_interval_schedules_step_every_batch_in_a_real_run(make_cfg):
+    _summary, cfg = run_with(make_cfg, "scheduler=onecycle", "trainer.max_epochs=3", "callbacks.early_stopping=null")
+    rows = list(csv.DictReader((Path(cfg.paths.output_dir) / "metrics.csv").open()))
+    lrs = [float(r["lr-Adam"]) for r in rows if r.get("lr-Adam")]
+    # Logged at each epoch start: epoch 0 starts at max_lr/25; by epoch 2 (60% through) it has passed the peak.
+    assert lrs[0] == pytest.approx(1e-2 / 25, rel=1e-3)
+    assert lrs[1] > lrs[0] and lrs[2] < 1e-2
