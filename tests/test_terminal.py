@@ -1,19 +1,15 @@
-"""The terminal: live metrics on the progress bar, a final table, quiet sweeps, and a help that lists every lever."""
+"""The terminal: live metrics on the progress bar, a final table, quiet sweeps (the help: tests/config/test_help.py)."""
 
 from __future__ import annotations
 
 import io
 import re
-import subprocess
-import sys
 
 import pytorch_lightning as pl
 from rich.console import Console
 
-from levers.config.help import groups_help
 from levers.run import train
 from levers.terminal import is_quiet, print_final_table, trainer_display
-from tests.conftest import ROOT, group_options
 
 
 def test_progress_bar_shows_live_metrics_and_the_run_ends_with_a_table(make_cfg, capsys):
@@ -61,36 +57,6 @@ def test_final_table_shows_best_value_and_test_metrics():
         ["test/acc", "0.9778"],
         ["test/loss", "0.09"],
     ]
-
-
-def test_help_lists_every_option_of_every_group_with_its_description():
-    listing = groups_help()
-    for group in ("data", "optimizer", "logger", "trainer"):
-        for option in group_options(group):
-            assert f"\n  {option} " in f"\n{listing}", (group, option)
-    assert "ddp_cpu          Two CPU processes over gloo" in listing
-    assert "schema" not in listing
-
-
-def test_train_py_help_prints_the_groups_and_the_completion_hint():
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "train.py"), "--help"],
-        capture_output=True,
-        text=True,
-        env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
-    )
-    assert result.returncode == 0, result.stderr
-    assert "== Groups (group=option) ==" in result.stdout
-    assert "  wage " in result.stdout and "levers predict ckpt_path=" in result.stdout
-    assert 'eval "$(python train.py -sc install=bash)"' in result.stdout
-
-
-def test_help_describes_global_overlays_by_their_comment_not_the_package_line():
-    from levers.config.help import describe_option
-    from tests.conftest import CONF
-
-    description = describe_option(CONF / "experiment" / "digits_cnn.yaml")
-    assert description.startswith("Digits with a small CNN") and "@package" not in description
 
 
 def test_progress_bar_refreshes_every_progress_every_batches(make_cfg):
