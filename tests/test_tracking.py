@@ -1,4 +1,5 @@
-"""Real loggers writing real files, read back with each tracker's own reader."""
+"""Real loggers writing real files, read back with each tracker's own reader: the flat hyperparameters and clean
+finish every tracker gets (levers.tracking)."""
 
 from __future__ import annotations
 
