@@ -43,6 +43,6 @@ def test_levers_run_dir_wins_and_lightnings_relaunch_is_left_alone(monkeypatch):
 def test_ddp_inside_a_multirun_is_refused_before_training(make_cfg):
     cfg = make_cfg("trainer=ddp_cpu")
     with pytest.raises(LeversConfigError, match=r"trainer.strategy='ddp'.*a single run \(no -m\)"):
-        check_launch(cfg, multirun=True)
-    check_launch(cfg, multirun=False)
-    check_launch(make_cfg("trainer=cpu"), multirun=True)
+        check_launch(cfg.trainer, multirun=True)
+    check_launch(cfg.trainer, multirun=False)
+    check_launch(make_cfg("trainer=cpu").trainer, multirun=True)

@@ -23,17 +23,14 @@ def test_progress_bar_shows_live_metrics_and_the_run_ends_with_a_table(make_cfg,
 
 def test_quiet_switches_off_bar_summary_and_table_and_is_the_multirun_default(make_cfg):
     cfg = make_cfg()
-    assert not is_quiet(cfg, multirun=False) and is_quiet(cfg, multirun=True)
-    cfg.quiet = False
-    assert not is_quiet(cfg, multirun=True)
-    assert trainer_display(cfg, quiet=True) == {
+    assert not is_quiet(cfg.quiet, multirun=False) and is_quiet(cfg.quiet, multirun=True)
+    assert not is_quiet(False, multirun=True)
+    assert trainer_display(True, progress_bar=True, model_summary=True, progress_every=25) == {
         "enable_progress_bar": False,
         "enable_model_summary": False,
         "callbacks": [],
     }
-    cfg.trainer.enable_progress_bar = True
-    cfg.trainer.enable_model_summary = True
-    kinds = [type(c).__name__ for c in trainer_display(cfg, quiet=False)["callbacks"]]
+    kinds = [type(c).__name__ for c in trainer_display(False, True, True, progress_every=25)["callbacks"]]
     assert kinds == ["LiveMetricsBar", "RichModelSummary"]
 
 
@@ -63,7 +60,8 @@ def test_progress_bar_refreshes_every_progress_every_batches(make_cfg):
     from levers.terminal import LiveMetricsBar, trainer_display
 
     cfg = make_cfg("progress_every=7", "trainer.enable_progress_bar=true")
-    bar = next(c for c in trainer_display(cfg, quiet=False)["callbacks"] if isinstance(c, LiveMetricsBar))
+    display = trainer_display(False, cfg.trainer.enable_progress_bar, False, cfg.progress_every)
+    bar = next(c for c in display["callbacks"] if isinstance(c, LiveMetricsBar))
     assert bar.refresh_rate == 7
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+from omegaconf import OmegaConf
 
 from levers.run import train
 from levers.tracking import flat_hparams
@@ -13,7 +14,7 @@ from levers.tracking import flat_hparams
 
 def test_hyperparameters_are_flat_with_full_dotted_names(make_cfg):
     cfg = make_cfg("trainer.max_epochs=1", "data.limit=300")
-    params = flat_hparams(cfg)
+    params = flat_hparams(OmegaConf.to_container(cfg, resolve=True))
     assert params["optimizer.lr"] == cfg.optimizer.lr and params["model.depth"] == 2
     assert params["callbacks.early_stopping.patience"] == 20
     train(cfg)

@@ -14,8 +14,11 @@ Three ways processes start, each handled so that every rank agrees on the run di
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from typing import Any
 
-from omegaconf import DictConfig
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 
 from levers.errors import LeversConfigError
 
@@ -55,18 +58,15 @@ def launch_overrides(argv: list[str]) -> list[str]:
 
 
 def in_multirun() -> bool:
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
-def check_launch(cfg: DictConfig, multirun: bool | None = None) -> None:
-    """Refuse a launch that would go wrong only after it started."""
+def check_launch(trainer: Mapping[str, Any], multirun: bool | None = None) -> None:
+    """Refuse a launch (the `trainer` settings) that would go wrong only after it started."""
     multirun = in_multirun() if multirun is None else multirun
-    strategy = cfg.trainer.get("strategy")
-    devices = cfg.trainer.get("devices")
-    several = devices not in (1, "1", [0]) or cfg.trainer.get("num_nodes", 1) > 1
+    strategy = trainer.get("strategy")
+    devices = trainer.get("devices")
+    several = devices not in (1, "1", [0]) or trainer.get("num_nodes", 1) > 1
     if multirun and strategy in RERUNNING_STRATEGIES and several and external_rank() == 0:
         raise LeversConfigError(
             "trainer.strategy",

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import ModelCheckpoint
 
 from levers.build import Built, build_data, build_trainer, decide_lr, fuse_steps, module_for, uses_swa
@@ -53,7 +53,7 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
     """
     cfg, start_from = resume_point(cfg)
     validate_config(cfg)
-    check_launch(cfg)
+    check_launch(cfg.trainer)
     if cfg.data.folds > 1 and cfg.data.fold is None:
         return cross_validate(cfg, train)  # this function once per fold; returns the k-fold mean
     data = build_data(cfg)
@@ -67,11 +67,14 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
         header["lr_auto"] = lr_auto
     output_dir = Path(cfg.paths.output_dir)
     summary = RunSummary(output_dir / "summary.json", cfg.monitor, cfg.monitor_mode, header)
-    quiet = is_quiet(cfg)
-    display = trainer_display(cfg, quiet)
+    quiet = is_quiet(cfg.quiet)
+    display = trainer_display(
+        quiet, cfg.trainer.enable_progress_bar, cfg.trainer.enable_model_summary, cfg.progress_every
+    )
+    resolved = OmegaConf.to_container(cfg, resolve=True)
     own_callbacks = [
         EpochSeeding(cfg.seed),
-        ServingState(cfg, data),
+        ServingState(resolved, data),
         FinishTrackersOnFailure(),
         *display.pop("callbacks"),
         *extra_callbacks,
@@ -79,7 +82,7 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
     ]
     trainer = build_trainer(cfg, own_callbacks, **display)
     fuse_steps(cfg, trainer, built)
-    log_hyperparams(trainer.loggers, cfg)
+    log_hyperparams(trainer.loggers, resolved)
     try:
         trainer.fit(module, datamodule=data, ckpt_path=start_from, weights_only=True)
     except LeversRunFailed:

@@ -7,16 +7,16 @@ identical in every tracker.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pytorch_lightning as pl
-from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import Logger, WandbLogger
 
 
-def flat_hparams(cfg: DictConfig) -> dict[str, Any]:
-    flat = _flatten(OmegaConf.to_container(cfg, resolve=True), "")
+def flat_hparams(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The resolved config (plain containers) as `group.key` -> value, which every tracker can show."""
+    flat = _flatten(dict(config), "")
     return {key: value for key, value in flat.items() if value != "???"}  # loggers left unset
 
 
@@ -29,8 +29,8 @@ def _flatten(node: Any, prefix: str) -> dict[str, Any]:
     return flat
 
 
-def log_hyperparams(loggers: Iterable[Logger], cfg: DictConfig) -> None:
-    params = flat_hparams(cfg)
+def log_hyperparams(loggers: Iterable[Logger], config: Mapping[str, Any]) -> None:
+    params = flat_hparams(config)
     for logger in loggers:
         logger.log_hyperparams(params)
 

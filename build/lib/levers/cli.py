@@ -4,45 +4,65 @@ from __future__ import annotations
 
 import gc
 import logging
+import signal
 import sys
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import ValidationError
 
 import levers.config  # noqa: F401  (registers schemas and resolvers before Hydra composes)
 from levers.config.location import hydra_config_path
 from levers.distributed import launch_overrides
 from levers.errors import LeversConfigError, LeversRunFailed
-from levers.serving.commands import entry as serving_entry
+from levers.logging_setup import quiet_known_noise, route_lightning_logs_through_hydra
+from levers.serving.commands import hydra_app
+
+SWITCHED_ON_BY = {  # entries that are null unless an option sets them
+    "callbacks.periodic_checkpoint": "callbacks=periodic",
+    "callbacks.monitor": "callbacks=monitor",
+    "callbacks.optuna_pruning": "hparams_search=optuna",
+}
 
 
-def route_lightning_logs_through_hydra() -> None:
-    """Lightning installs its own stderr handler; Hydra's root handlers then print every line a second time
-    and miss the run's log file. One path: Lightning's records go to Hydra's handlers only."""
-    for name in ("pytorch_lightning", "lightning.pytorch", "lightning.fabric", "lightning_fabric"):
-        logger = logging.getLogger(name)
-        logger.handlers.clear()
-        logger.propagate = True
+def overrides_under_null_fail_in_one_line() -> None:
+    """An override beneath a switched-off (null) entry, e.g. `callbacks.periodic_checkpoint.every_n_epochs=3`
+    without `callbacks=periodic`, trips a bare assert in OmegaConf.update that Hydra prints as a 20-line traceback.
+    Raised as an OmegaConf ValidationError instead, Hydra reports it in two lines ("Error merging override ...",
+    then which entry is null and how to switch it on). OmegaConf.update is otherwise unchanged."""
+    update = OmegaConf.update
+    if getattr(update, "levers_null_check", False):
+        return
+
+    def update_or_name_the_null(cfg: object, key: str, value: object = None, *, merge: bool = True, **kw: bool) -> None:
+        try:
+            update(cfg, key, value, merge=merge, **kw)
+        except AssertionError as error:
+            null = _first_null_parent(cfg, key)
+            if null is None:
+                raise
+            switch = SWITCHED_ON_BY.get(null, f"the option that switches {null} on")
+            message = f"{null} is null (switched off), so {key} cannot be set: choose {switch} first"
+            raise ValidationError(message) from error
+
+    update_or_name_the_null.levers_null_check = True  # type: ignore[attr-defined]
+    OmegaConf.update = update_or_name_the_null  # type: ignore[method-assign]
 
 
-# Known, harmless warnings from the stack that would otherwise bury the run's own lines.
-KNOWN_NOISE = (
-    r".*isinstance\(treespec, LeafSpec\).*",  # Lightning 2.6 vs torch 2.13 pytree deprecation
-    r"Experiment logs directory .* exists and is not empty.*",  # CSVLogger writes beside Hydra's files
-    r"The number of training batches .* is smaller than the logging interval.*",  # we log per epoch
-    r".*does not have many workers.*",  # batches come from memory, not DataLoader workers
-    r".*self.log\('(val|test)/.*sync_dist=True.*",  # under DDP every rank evaluates the whole val/test split
-)
+def _first_null_parent(cfg: object, key: str) -> str | None:
+    parts = key.split(".")
+    for end in range(1, len(parts)):
+        parent = ".".join(parts[:end])
+        if OmegaConf.select(cfg, parent, default=0, throw_on_missing=False) is None:
+            return parent
+    return None
 
 
-def quiet_known_noise() -> None:
-    for pattern in KNOWN_NOISE:
-        warnings.filterwarnings("ignore", message=pattern)
+overrides_under_null_fail_in_one_line()
 
 
 @hydra.main(version_base="1.3", config_path=hydra_config_path(), config_name="train")
@@ -106,7 +126,7 @@ SUBCOMMANDS = {
     "train": train_entry,
     "doctor": doctor_entry,
     "report": report_entry,
-    **{name: serving_entry(name) for name in ("eval", "predict", "export")},
+    **{name: hydra_app(name) for name in ("eval", "predict", "export")},
 }
 
 
@@ -119,11 +139,75 @@ def continue_in_place(argv: list[str]) -> list[str]:
     return [*argv, f"hydra.run.dir={resume}", "hydra.output_subdir=.hydra/resume"]
 
 
+# 128 + the signal's number, as shells report a process the signal ended: a scheduler or `train && eval` chain must
+# not read an interrupted run as a success.
+INTERRUPT_EXIT_CODES = {"SIGINT": 128 + signal.SIGINT, "SIGTERM": 128 + signal.SIGTERM}  # 130, 143
+
+
+def unknown_command(word: str) -> bool:
+    """A bare word that is neither a command nor an override (`key=value`, `+key=`, `~key`) nor an option (`-m`):
+    Hydra would fail on it with a traceback-like parse error, or `levers frobnicate` would be taken for training."""
+    return word not in SUBCOMMANDS and "=" not in word and not word.startswith(("-", "+", "~"))
+
+
+def interrupting_signal(error: BaseException) -> str | None:
+    """SIGTERM or SIGINT when `error` (or an exception it was raised while handling) is how one stopped the run.
+
+    Lightning turns SIGTERM into its SIGTERMException (a SystemExit with code 0) and Ctrl+C into `sys.exit(1)`
+    raised inside its `except KeyboardInterrupt`, after the callbacks have written summary.json `interrupted`."""
+    lightning = sys.modules.get("pytorch_lightning.utilities.exceptions")  # not imported: it raised nothing
+    sigterm = getattr(lightning, "SIGTERMException", None)
+    while error is not None:
+        if sigterm is not None and isinstance(error, sigterm):
+            return "SIGTERM"
+        if isinstance(error, KeyboardInterrupt):
+            return "SIGINT"
+        error = error.__context__
+    return None
+
+
+@contextmanager
+def interrupts_exit_like_a_shell() -> Iterator[None]:
+    """A run (or a sweep: its job's interruption ends it) stopped by SIGTERM exits 143, by SIGINT 130, once
+    everything it had written is on disk; every other exit keeps its code."""
+    try:
+        yield
+    except (SystemExit, KeyboardInterrupt) as error:
+        name = interrupting_signal(error)
+        if name is None:
+            raise
+        print(f"levers: interrupted by {name}; exit code {INTERRUPT_EXIT_CODES[name]}", file=sys.stderr)
+        raise SystemExit(INTERRUPT_EXIT_CODES[name]) from None
+
+
+@contextmanager
+def composition_errors_exit_2() -> Iterator[None]:
+    """Hydra exits 1 when the command line cannot be composed into a config (an unknown key or option, a wrong
+    type, an unparsable override); that is a config error like any levers rejects, so it exits 2. An exit 1 before
+    any job started is one of these: train_entry imports levers.run first thing, and nothing imports it earlier."""
+    try:
+        yield
+    except SystemExit as error:
+        if error.code == 1 and "levers.run" not in sys.modules:
+            raise SystemExit(2) from None
+        raise
+
+
 def main() -> None:
     """`levers [train] [overrides...]` (the subcommand defaults to train), `levers report <sweep dir>`,
-    `levers doctor <run dir>`."""
+    `levers doctor <run dir>`, `levers eval|predict|export ckpt_path=...`."""
     sys.argv = continue_in_place(sys.argv)
+    if len(sys.argv) > 1 and unknown_command(sys.argv[1]):
+        print(
+            f"levers: unknown command {sys.argv[1]!r}; the commands are {', '.join(SUBCOMMANDS)} "
+            "(train is the default: `levers key=value ...`)",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
     command = SUBCOMMANDS[sys.argv.pop(1)] if len(sys.argv) > 1 and sys.argv[1] in SUBCOMMANDS else train_entry
-    if command is train_entry:
-        sys.argv += launch_overrides(sys.argv[1:])  # SLURM / torchrun tasks agree on one run directory
-    command()
+    if command is not train_entry:
+        command()
+        return
+    sys.argv += launch_overrides(sys.argv[1:])  # SLURM / torchrun tasks agree on one run directory
+    with interrupts_exit_like_a_shell(), composition_errors_exit_2():
+        command()

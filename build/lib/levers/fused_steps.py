@@ -17,22 +17,30 @@ on_before_optimizer_step, on_before_zero_grad), and on_train_batch_start/end see
 Lightning's own loop whenever a callback or setting relies on them, or on anything else that is only exact per
 Lightning batch (see `reasons_to_keep_one`). A callback that is fine with chunks says so with
 `fused_steps_safe = True`. A checkpoint written in one loop continues in the other with the same step count
-(`continue_step_count`).
+(`levers.lightning_compat.continue_step_count`).
+
+The seam: `fused_steps_for(cfg, trainer)` decides, before fit, whether and how to fuse, and returns one `FusedSteps`
+that owns the plan and the loop; the run hands it to the module once (`LitModel.use_fused_steps`), and the module
+calls its hooks. The loop uses the module's `losses` and public LightningModule API only (`FusedModule`); what it
+needs of Lightning's private attributes is in levers.lightning_compat.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig
 from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint, ProgressBar
+from pytorch_lightning.core.optimizer import LightningOptimizer
 from pytorch_lightning.plugins.precision import Precision
 from pytorch_lightning.strategies import SingleDeviceStrategy
 
 from levers.errors import LeversConfigError
+from levers.lightning_compat import advance_logged_steps, checkpoints_within_epochs, counted_step, epoch_ran_to_its_end
 
 KEY = "steps_per_call"
 AUTO_ROWS_PER_CALL = 4096  # auto: enough mini-batches per call that Lightning's ~1-3 ms per call is a few percent
@@ -43,10 +51,13 @@ OLD_RUNS = 1  # a run directory saved before `steps_per_call` existed: Lightning
 
 @dataclass(frozen=True)
 class FusedPlan:
+    """What a fused training_step does, decided from the config and the Trainer before fit."""
+
     steps: int  # optimizer steps (mini-batches) per training_step call
     batch_size: int  # rows per mini-batch
     clip_val: float | None
     clip_algorithm: str  # norm | value
+    plateau_monitor: str | None  # scheduler.monitor: the metric a reduce-on-plateau scheduler watches
 
 
 def requested_steps(value: int | str, batch_size: int) -> int:
@@ -105,16 +116,15 @@ def _per_batch_reason(callback: pl.Callback) -> str | None:
     if isinstance(callback, LearningRateMonitor):
         return None if callback.logging_interval == "epoch" else f"{name} logs every step (logging_interval)"
     if isinstance(callback, ModelCheckpoint):
-        per_step = callback._every_n_train_steps or callback._train_time_interval
-        return f"{name} saves every n steps or after a time" if per_step else None
+        return f"{name} saves every n steps or after a time" if checkpoints_within_epochs(callback) else None
     if isinstance(callback, ProgressBar) or getattr(callback, "fused_steps_safe", False):
         return None
     hooks = [hook for hook in PER_BATCH_HOOKS if _overrides(callback, hook)]
     return f"callback {name} uses per-batch hook {hooks[0]}" if hooks else None
 
 
-def plan_for(cfg: DictConfig, trainer: pl.Trainer) -> FusedPlan | None:
-    """The fused plan for this run, or None for Lightning's own loop.
+def fused_steps_for(cfg: DictConfig, trainer: pl.Trainer) -> FusedSteps | None:
+    """The fused loop for this run, or None for Lightning's own loop.
 
     `auto` falls back silently (returning None) when fusing would not be exact; an explicit number above 1 that
     cannot be honoured is a configuration error naming the reasons.
@@ -128,44 +138,123 @@ def plan_for(cfg: DictConfig, trainer: pl.Trainer) -> FusedPlan | None:
         return None
     if reasons:
         raise LeversConfigError(KEY, value, "1 or auto for this run: " + "; ".join(reasons))
-    return FusedPlan(steps, cfg.data.batch_size, trainer.gradient_clip_val, trainer.gradient_clip_algorithm or "norm")
+    clip_algorithm = trainer.gradient_clip_algorithm or "norm"
+    monitor = cfg.scheduler.get("monitor")
+    return FusedSteps(FusedPlan(steps, cfg.data.batch_size, trainer.gradient_clip_val, clip_algorithm, monitor))
 
 
-def run_fused_steps(module: pl.LightningModule, batch: Sequence[torch.Tensor], batch_idx: int) -> dict:
-    """The body of a fused `training_step`: one optimizer step per mini-batch of the chunk, as Lightning would."""
-    plan: FusedPlan = module.fused_plan
-    trainer = module.trainer
-    lightning_optimizer = module.optimizers()
-    optimizer = lightning_optimizer.optimizer
-    parameters = [p for group in optimizer.param_groups for p in group["params"]]
-    features, target = batch
-    first = batch_idx * plan.steps  # index within the epoch of this chunk's first mini-batch
-    per_step = any(config.interval == "step" for config in trainer.lr_scheduler_configs)
-    losses, totals = [], []
-    for offset, (x, y) in enumerate(zip(features.split(plan.batch_size), target.split(plan.batch_size), strict=True)):
-        optimizer.zero_grad(set_to_none=True)
-        loss, total = module.losses(x, y)
-        total.backward()
-        clip(parameters, plan)
-        lightning_optimizer._on_before_step()  # the manual loop's step counter: trainer.global_step
-        optimizer.step()
-        lightning_optimizer._on_after_step()
-        if per_step:
-            step_schedulers(module, "step", first + offset, plateau=False)
-        losses.append(loss.detach())
-        totals.append(total.detach())
-    last_in_epoch = batch_idx + 1 == trainer.num_training_batches
-    if last_in_epoch:  # Lightning steps these after the epoch's last batch
-        step_schedulers(module, "epoch", trainer.current_epoch, plateau=False)
-    # Loggers take their step from the batches stepped; make it count optimizer steps, as in the automatic loop.
-    trainer.fit_loop.epoch_loop._batches_that_stepped += len(losses) - 1
-    step_losses = torch.stack(losses)
-    last_rows = len(target) - plan.batch_size * (len(losses) - 1)
-    module.fused_epoch_loss.add(step_losses, plan.batch_size, last_rows)
-    if last_in_epoch:
-        module.log_epoch_loss()
-    # The guard reads what was minimised (penalties included), as it reads training_step's loss in Lightning's loop.
-    return {"loss": step_losses.mean(), "step_losses": torch.stack(totals)}
+class FusedModule(Protocol):
+    """What the fused loop uses of the LightningModule: its loss, and public LightningModule API."""
+
+    @property
+    def trainer(self) -> pl.Trainer: ...
+
+    def losses(self, features: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the task loss, which is logged; the loss with penalties, which is minimised) of one mini-batch."""
+        ...
+
+    def optimizers(self) -> LightningOptimizer: ...
+
+    def lr_scheduler_step(self, scheduler: Any, metric: Any | None) -> None: ...
+
+    def log(self, name: str, value: torch.Tensor, **kwargs: Any) -> None: ...
+
+
+class FusedSteps:
+    """The fused loop of one run: its plan, the epoch's train loss, and what Lightning's automatic loop does per
+    mini-batch (clipping, step counting, scheduler steps), done inside the module's training_step.
+
+    Decided once from the config and the Trainer (`fused_steps_for`) and handed to the module before fit
+    (`LitModel.use_fused_steps`); the module calls its four public methods and nothing else of this module.
+    """
+
+    def __init__(self, plan: FusedPlan) -> None:
+        self.plan = plan
+        self.epoch_loss = EpochLoss()
+
+    def training_step(self, module: FusedModule, batch: Sequence[torch.Tensor], batch_idx: int) -> dict:
+        """One optimizer step per mini-batch of the chunk, as Lightning would; the guard's outputs."""
+        plan, trainer = self.plan, module.trainer
+        lightning_optimizer = module.optimizers()
+        optimizer = lightning_optimizer.optimizer
+        parameters = [p for group in optimizer.param_groups for p in group["params"]]
+        features, target = batch
+        first = batch_idx * plan.steps  # index within the epoch of this chunk's first mini-batch
+        per_step = any(config.interval == "step" for config in trainer.lr_scheduler_configs)
+        mini_batches = zip(features.split(plan.batch_size), target.split(plan.batch_size), strict=True)
+        losses, totals = [], []
+        for offset, (x, y) in enumerate(mini_batches):
+            optimizer.zero_grad(set_to_none=True)
+            loss, total = module.losses(x, y)
+            total.backward()
+            clip(parameters, plan)
+            counted_step(lightning_optimizer)
+            if per_step:
+                self._step_schedulers(module, "step", first + offset, plateau=False)
+            losses.append(loss.detach())
+            totals.append(total.detach())
+        last_in_epoch = batch_idx + 1 == trainer.num_training_batches
+        if last_in_epoch:  # Lightning steps these after the epoch's last batch
+            self._step_schedulers(module, "epoch", trainer.current_epoch, plateau=False)
+        advance_logged_steps(trainer, len(losses) - 1)  # the logged step axis counts optimizer steps, as usual
+        step_losses = torch.stack(losses)
+        self.epoch_loss.add(step_losses, plan.batch_size, len(target) - plan.batch_size * (len(losses) - 1))
+        if last_in_epoch:
+            self._log_epoch_loss(module)
+        # The guard reads what was minimised (penalties included), as it reads training_step's loss in Lightning's loop.
+        return {"loss": step_losses.mean(), "step_losses": torch.stack(totals)}
+
+    def on_train_epoch_end(self, module: FusedModule) -> None:
+        """The epoch's train/loss if an epoch was cut short, and the plateau schedulers' epoch-end step."""
+        self._log_epoch_loss(module)
+        # Lightning steps plateau schedulers at the end of a whole epoch, except under manual optimization.
+        if epoch_ran_to_its_end(module.trainer):
+            self._step_schedulers(module, "epoch", module.trainer.current_epoch, plateau=True)
+
+    def optimizer_steps(self, trainer: pl.Trainer) -> int:
+        """The optimizer steps of the whole fit, which a per-step schedule spans (Lightning's estimate counts calls).
+
+        In configure_optimizers the train dataloader may not be loaded yet: Lightning's public
+        `estimated_stepping_batches` loads it (what Lightning advises for schedules there).
+        """
+        if trainer.train_dataloader is None:
+            _ = trainer.estimated_stepping_batches
+        return trainer.max_epochs * trainer.train_dataloader.optimizer_steps_per_epoch()
+
+    def manual(self, optimization: dict[str, Any]) -> dict[str, Any]:
+        """`configure_optimizers`' value for manual optimization: without the scheduler's `monitor`, which Lightning
+        ignores there (and warns about); the plan's `plateau_monitor` is used instead."""
+        if "lr_scheduler" in optimization:
+            optimization["lr_scheduler"].pop("monitor", None)
+        return optimization
+
+    def _log_epoch_loss(self, module: FusedModule) -> None:
+        """The epoch's train/loss, logged once (in its last chunk, or at epoch end if cut short)."""
+        epoch_loss = self.epoch_loss.pop()
+        if epoch_loss is not None:
+            mean, rows = epoch_loss
+            module.log("train/loss", mean, on_step=False, on_epoch=True, batch_size=rows)
+
+    def _step_schedulers(self, module: FusedModule, interval: str, index: int, plateau: bool) -> None:
+        """Lightning's scheduler update rule (`_update_learning_rates`), which it skips under manual optimization.
+
+        `index` is the mini-batch index within the epoch (interval step) or the epoch; a scheduler steps when
+        index + 1 is a multiple of its frequency. A plateau scheduler watches the plan's `plateau_monitor`.
+        """
+        trainer = module.trainer
+        for config in trainer.lr_scheduler_configs:
+            is_plateau = isinstance(config.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+            if config.interval != interval or is_plateau != plateau or (index + 1) % config.frequency:
+                continue
+            metric = None
+            if is_plateau:
+                monitor = self.plan.plateau_monitor
+                metric = trainer.callback_metrics.get(monitor) if monitor else None
+                if metric is None:
+                    raise LeversConfigError(
+                        "scheduler.monitor", monitor, f"a logged metric: {sorted(trainer.callback_metrics)}"
+                    )
+            module.lr_scheduler_step(config.scheduler, metric)
 
 
 class EpochLoss:
@@ -199,43 +288,3 @@ def clip(parameters: Iterable[torch.Tensor], plan: FusedPlan) -> None:
         torch.nn.utils.clip_grad_value_(parameters, plan.clip_val)
     else:
         torch.nn.utils.clip_grad_norm_(parameters, plan.clip_val)
-
-
-def step_schedulers(module: pl.LightningModule, interval: str, index: int, plateau: bool) -> None:
-    """Lightning's scheduler update rule (`_update_learning_rates`), which it skips under manual optimization.
-
-    `index` is the mini-batch index within the epoch (interval step) or the epoch; a scheduler steps when
-    index + 1 is a multiple of its frequency. Under manual optimization Lightning also drops the scheduler's
-    `monitor`, so a plateau scheduler watches the module's `scheduler_config.monitor`.
-    """
-    trainer = module.trainer
-    for config in trainer.lr_scheduler_configs:
-        is_plateau = isinstance(config.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
-        if config.interval != interval or is_plateau != plateau or (index + 1) % config.frequency:
-            continue
-        metric = None
-        if is_plateau:
-            monitor = module.scheduler_config.monitor
-            metric = trainer.callback_metrics.get(monitor)
-            if metric is None:
-                raise LeversConfigError(
-                    "scheduler.monitor", monitor, f"a logged metric: {sorted(trainer.callback_metrics)}"
-                )
-        module.lr_scheduler_step(config.scheduler, metric)
-
-
-def continue_step_count(trainer: pl.Trainer, checkpoint_step: int | None) -> None:
-    """After loading a checkpoint, keep `trainer.global_step` where the checkpoint left it.
-
-    Lightning counts optimizer steps in two places, one for automatic and one for manual optimization, and reads the
-    one of the current mode: a checkpoint written in the other mode (e.g. `ckpt_path=` from a run with another
-    steps_per_call) would restart the count at 0, and with it the logged step axis that a resume trims by.
-    """
-    if checkpoint_step is None or trainer.global_step == checkpoint_step:
-        return
-    epoch_loop = trainer.fit_loop.epoch_loop
-    if trainer.lightning_module.automatic_optimization:
-        counter = epoch_loop.automatic_optimization.optim_progress.optimizer.step.total
-    else:
-        counter = epoch_loop.manual_optimization.optim_step_progress.total
-    counter.ready = counter.completed = checkpoint_step

@@ -32,9 +32,15 @@ class LossChoice:
     name: str
     module: nn.Module
 
+    @property
+    def single_logit(self) -> bool:
+        """Binary classification through one logit and a sigmoid (BCE with logits), rather than one per class:
+        the network has one output, the loss takes float targets, metrics and prediction apply a sigmoid."""
+        return isinstance(self.module, nn.BCEWithLogitsLoss)
+
     def output_units(self, task: TaskSpec) -> int:
         """One logit for bce (sigmoid), one per class for cross-entropy (softmax), one per target otherwise."""
-        if self.name == "bce":
+        if self.single_logit:
             return 1
         return task.num_classes if task.is_classification else task.num_targets
 

@@ -11,7 +11,8 @@ from torch import nn
 
 from levers.data.scaling import AffineScaler
 from levers.data.task import TaskSpec
-from levers.fused_steps import EpochLoss, FusedPlan, continue_step_count, run_fused_steps, step_schedulers
+from levers.fused_steps import FusedSteps
+from levers.lightning_compat import continue_step_count
 from levers.losses import LossChoice
 from levers.metrics import build_metrics
 from levers.optim import OptimizerFactory, configure_optimization
@@ -38,26 +39,32 @@ class LitModel(pl.LightningModule):
     ) -> None:
         super().__init__()
         self.net, self.loss_fn, self.loss_name, self.task = net, loss.module, loss.name, task
+        self.single_logit = loss.single_logit
         self.feature_scaler, self.target_scaler = feature_scaler, target_scaler
         self.optimizer_factory, self.scheduler_config = optimizer, scheduler
         self.l1, self.l1_activity = l1, l1_activity
-        metrics = build_metrics(task, binary_logit=loss.name == "bce")
+        metrics = build_metrics(task, binary_logit=loss.single_logit)
         self.val_metrics = metrics.clone(prefix="val/")
         self.test_metrics = metrics.clone(prefix="test/")
-        self.fused_plan: FusedPlan | None = None
-        self.fused_epoch_loss = EpochLoss()
+        self.fused_steps: FusedSteps | None = None  # None: Lightning's own loop, one optimizer step per batch
         self._checkpoint_global_step: int | None = None  # of a checkpoint training continues from
 
-    def fuse_steps(self, plan: FusedPlan | None) -> None:
-        """Run `plan.steps` optimizer steps per training_step (levers.fused_steps), or None for Lightning's loop."""
-        self.fused_plan = plan
-        self.automatic_optimization = plan is None
+    def use_fused_steps(self, fused: FusedSteps) -> None:
+        """Train with several optimizer steps per training_step (levers.fused_steps), under manual optimization.
+
+        Called once, before fit: the plan depends on the Trainer (strategy, precision, callbacks), which is built
+        after this module, and it is decided there, in full, before this module ever trains.
+        """
+        if self.fused_steps is not None:
+            raise RuntimeError("fused steps are decided once, before fit")
+        self.fused_steps = fused
+        self.automatic_optimization = False
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.net(features)
 
     def _loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        if self.loss_name == "bce":
+        if self.single_logit:
             return self.loss_fn(output.squeeze(-1), target.float())
         return self.loss_fn(output, target)
 
@@ -80,27 +87,15 @@ class LitModel(pl.LightningModule):
         return loss, loss + self._weight_penalty() + activity
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor | dict:
-        if self.fused_plan is not None:
-            return run_fused_steps(self, batch, batch_idx)
+        if self.fused_steps is not None:
+            return self.fused_steps.training_step(self, batch, batch_idx)
         loss, total = self.losses(*batch)
         self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=len(batch[1]))
         return total
 
-    def log_epoch_loss(self) -> None:
-        """Fused steps: the epoch's train/loss, logged once (in its last chunk, or at epoch end if cut short)."""
-        epoch_loss = self.fused_epoch_loss.pop()
-        if epoch_loss is not None:
-            mean, rows = epoch_loss
-            self.log("train/loss", mean, on_step=False, on_epoch=True, batch_size=rows)
-
     def on_train_epoch_end(self) -> None:
-        if self.fused_plan is None:
-            return
-        self.log_epoch_loss()
-        # Lightning steps plateau schedulers at the end of a whole epoch, except under manual optimization.
-        loop = self.trainer.fit_loop
-        if not loop.restarting and loop.epoch_loop._num_ready_batches_reached():
-            step_schedulers(self, "epoch", self.current_epoch, plateau=True)
+        if self.fused_steps is not None:
+            self.fused_steps.on_train_epoch_end(self)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self._checkpoint_global_step = checkpoint.get("global_step")
@@ -122,18 +117,18 @@ class LitModel(pl.LightningModule):
         self.log_dict(metrics, batch_size=len(target))
 
     def _metric_inputs(self, output: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.loss_name == "bce":
+        if self.single_logit:
             return output.squeeze(-1), target
         if self.task.is_classification:
             return output, target
         return self.target_scaler.inverse(output).squeeze(-1), self.target_scaler.inverse(target).squeeze(-1)
 
     def configure_optimizers(self) -> dict[str, Any]:
-        per_step = self.scheduler_config.interval == "step"
-        total = self.trainer.estimated_stepping_batches if per_step else self.trainer.max_epochs
-        if per_step and self.fused_plan is not None:  # Lightning counts chunks; a schedule spans optimizer steps
-            total = self.trainer.max_epochs * self.trainer.train_dataloader.optimizer_steps_per_epoch()
+        if self.scheduler_config.interval != "step":
+            total = self.trainer.max_epochs
+        elif self.fused_steps is None:
+            total = self.trainer.estimated_stepping_batches
+        else:  # Lightning's estimate counts calls; a schedule spans optimizer steps
+            total = self.fused_steps.optimizer_steps(self.trainer)
         optimization = configure_optimization(self.optimizer_factory, self.scheduler_config, self.parameters(), total)
-        if self.fused_plan is not None and "lr_scheduler" in optimization:
-            optimization["lr_scheduler"].pop("monitor")  # unused under manual optimization (Lightning warns)
-        return optimization
+        return optimization if self.fused_steps is None else self.fused_steps.manual(optimization)

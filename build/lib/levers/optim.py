@@ -13,14 +13,12 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 OptimizerFactory = Callable[[Iterable[torch.nn.Parameter]], torch.optim.Optimizer]
-# Keys an optimizer option may carry for levers itself; they are not passed to the torch class.
-LEVERS_ONLY_KEYS = ("reset_every_n_epochs",)
 
 
-def optimizer_factory(config: DictConfig) -> OptimizerFactory:
-    """The partial torch optimizer; lists come through as plain lists so checkpoints load with weights_only."""
-    node = {key: value for key, value in config.items() if key not in LEVERS_ONLY_KEYS}
-    return instantiate(node, _convert_="all")
+def optimizer_factory(config: DictConfig, lr: float | None = None) -> OptimizerFactory:
+    """The partial torch optimizer (with `lr` in place of the configured one when given); lists come through as
+    plain lists so checkpoints load with weights_only."""
+    return instantiate(config, _convert_="all", **({"lr": lr} if lr is not None else {}))
 
 
 def configure_optimization(

@@ -1,35 +1,29 @@
-"""The training flow: validated config -> data -> model -> module -> Trainer.fit -> test on the best weights."""
+"""The training flow on what the composition root built: fit -> test on the best weights -> summary -> doctor."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
-from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
-from pytorch_lightning.callbacks import ModelCheckpoint, StochasticWeightAveraging
+from omegaconf import DictConfig
+from pytorch_lightning.callbacks import ModelCheckpoint
 
-from levers.assembly import build_module
-from levers.callbacks.adagrad_reset import AdagradReset
+from levers.build import Built, build_data, build_trainer, decide_lr, fuse_steps, module_for, uses_swa
 from levers.callbacks.epoch_seeding import EpochSeeding
 from levers.callbacks.summary import RunSummary, as_floats
-from levers.checkpoint_io import AtomicCheckpointIO, load_checkpoint
+from levers.checkpoint_io import load_checkpoint
 from levers.config.trust import trusted_config
-from levers.config.validate import validate_config, validate_monitor
+from levers.config.validate import validate_config
 from levers.crossval import cross_validate
 from levers.data.datamodule import TabularDataModule
 from levers.data.task import TaskSpec
 from levers.diagnostics import doctor, gradcheck, lr_find, overfit
 from levers.distributed import check_launch
 from levers.errors import LeversRunFailed
-from levers.fused_steps import plan_for
-from levers.metrics import loggable_names
-from levers.module import LitModel
 from levers.resume import resume_point
 from levers.serving.checkpoint import ServingState, check_fits_data, recipe_of
 from levers.terminal import is_quiet, print_final_table, trainer_display
@@ -38,33 +32,18 @@ from levers.tracking import FinishTrackersOnFailure, finish_trackers, log_hyperp
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Built:
-    """What every mode starts from: the prepared data and the LightningModule (initial weights)."""
-
-    data: TabularDataModule
-    module: LitModel
-
-
-def build(cfg: DictConfig) -> Built:
-    """Seed, load and split the data, size the model from it, wrap it in the LightningModule.
-
-    `cfg` has already passed validate_config (both callers, run and train, check it first).
-    """
-    pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    data = TabularDataModule(cfg.data, cfg.scaling.method, cfg.seed)
-    validate_monitor(cfg.monitor, loggable_names(data.task))
-    module = build_module(cfg, data.task, data.num_features, data.feature_scaler, data.target_scaler)
-    return Built(data, module)
-
-
 def run(cfg: DictConfig) -> float:
     """Dispatch on `mode`: train, or one of the diagnostics (each returns its own figure of merit)."""
     if cfg.mode == "train":
         return train(cfg)
     validate_config(cfg)
     cfg = PREPARE.get(cfg.mode, lambda same: same)(cfg)
-    return DIAGNOSTICS[cfg.mode](cfg, build(cfg))
+    data = build_data(cfg)
+    if cfg.mode == "lr_find":  # the range test sets every lr itself; its module only needs a valid one
+        probe_lr = cfg.diagnostics.lr_find.min_lr if cfg.optimizer.lr == "auto" else None
+        return DIAGNOSTICS[cfg.mode](cfg, Built(data, module_for(cfg, data, lr=probe_lr)))
+    cfg, _ = decide_lr(cfg, data)
+    return DIAGNOSTICS[cfg.mode](cfg, Built(data, module_for(cfg, data)))
 
 
 def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float:
@@ -77,20 +56,20 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
     check_launch(cfg)
     if cfg.data.folds > 1 and cfg.data.fold is None:
         return cross_validate(cfg, train)  # this function once per fold; returns the k-fold mean
-    built = build(cfg)
-    data, module = built.data, built.module
+    data = build_data(cfg)
+    cfg, lr_auto = decide_lr(cfg, data)
+    built = Built(data, module_for(cfg, data))
+    module = built.module
     if start_from:
         check_checkpoint_fits(start_from, built, "resume" if cfg.get("resume") else "ckpt_path")
     header = {**_header(cfg, data, module.loss_name), "resumed_from": start_from}
-    if cfg.optimizer.lr == "auto":
-        header["lr_auto"] = lr_find.choose_lr(cfg, built)
+    if lr_auto is not None:
+        header["lr_auto"] = lr_auto
     output_dir = Path(cfg.paths.output_dir)
     summary = RunSummary(output_dir / "summary.json", cfg.monitor, cfg.monitor_mode, header)
     quiet = is_quiet(cfg)
     display = trainer_display(cfg, quiet)
-    callbacks = [
-        *instantiate_entries(cfg.callbacks),
-        *lever_callbacks(cfg),
+    own_callbacks = [
         EpochSeeding(cfg.seed),
         ServingState(cfg, data),
         FinishTrackersOnFailure(),
@@ -98,13 +77,7 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
         *extra_callbacks,
         summary,
     ]
-    trainer: pl.Trainer = instantiate(
-        cfg.trainer,
-        callbacks=callbacks,
-        logger=instantiate_entries(cfg.logger) or False,
-        plugins=[AtomicCheckpointIO()],
-        **display,
-    )
+    trainer = build_trainer(cfg, own_callbacks, **display)
     fuse_steps(cfg, trainer, built)
     log_hyperparams(trainer.loggers, cfg)
     try:
@@ -114,8 +87,8 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
             doctor.advise(output_dir, cfg)
         raise
     # SWA's averaged weights are the point of SWA: test them, not the best pre-averaging checkpoint.
-    best_path = "" if _uses_swa(cfg) else _best_checkpoint(trainer)
-    weights = "swa" if _uses_swa(cfg) else "best" if best_path else "last"
+    best_path = "" if uses_swa(cfg) else _best_checkpoint(trainer)
+    weights = "swa" if uses_swa(cfg) else "best" if best_path else "last"
     results = trainer.test(module, datamodule=data, ckpt_path=best_path or None, verbose=False, weights_only=True)
     test_metrics = as_floats(results[0]) if results else {}
     finish_trackers(trainer.loggers)
@@ -133,51 +106,12 @@ DIAGNOSTICS = {"lr_find": lr_find.run_lr_find, "overfit": overfit.run_overfit, "
 PREPARE = {"overfit": overfit.regularization_off}  # a config change a mode needs before the module is built
 
 
-def instantiate_entries(group: DictConfig | None) -> list[Any]:
-    """Instantiate every entry of a callbacks/logger group that is switched on (a `_target_` node)."""
-    if not group:
-        return []
-    entries = [group[key] for key in group if not OmegaConf.is_missing(group, key)]  # unset loggers are MISSING
-    return [instantiate(node) for node in entries if node is not None and "_target_" in node]
-
-
-def lever_callbacks(cfg: DictConfig) -> list[pl.Callback]:
-    """Callbacks that levers in other groups switch on (optimizer, regularization)."""
-    callbacks: list[pl.Callback] = []
-    reset_every = cfg.optimizer.get("reset_every_n_epochs")
-    if reset_every:
-        callbacks.append(AdagradReset(reset_every))
-    if _uses_swa(cfg):
-        reg = cfg.regularization
-        callbacks.append(
-            StochasticWeightAveraging(
-                swa_lrs=reg.swa_lr, swa_epoch_start=reg.swa_epoch_start, annealing_epochs=reg.swa_annealing_epochs
-            )
-        )
-    return callbacks
-
-
-def fuse_steps(cfg: DictConfig, trainer: pl.Trainer, built: Built) -> None:
-    """Switch module and data to several optimizer steps per Lightning step when `steps_per_call` allows it."""
-    plan = plan_for(cfg, trainer)
-    if plan is None:
-        return
-    trainer.gradient_clip_val = None  # Lightning refuses to clip under manual optimization; the module clips itself
-    built.module.fuse_steps(plan)
-    built.data.steps_per_call = plan.steps
-    log.debug("%d optimizer steps per Lightning step", plan.steps)
-
-
 def check_checkpoint_fits(path: str, built: Built, key: str) -> None:
     """A checkpoint to continue from must be levers' own, for this data's inputs and task (one line otherwise)."""
     recipe = recipe_of(load_checkpoint(path, key), path, key)
     trusted_config(recipe["config"], path)  # not used here, but a checkpoint naming foreign code is not levers'
     stored = TaskSpec(**recipe["task"])
     check_fits_data(recipe["num_features"], stored, built.data.num_features, built.data.task, path, key)
-
-
-def _uses_swa(cfg: DictConfig) -> bool:
-    return cfg.regularization.swa_lr is not None
 
 
 def _best_checkpoint(trainer: pl.Trainer) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from levers.build import build_module
 from levers.checkpoint_io import load_checkpoint
@@ -29,9 +29,10 @@ KEY = "levers"
 class ServingState(pl.Callback):
     """Adds the rebuild recipe to every checkpoint Lightning writes."""
 
-    def __init__(self, cfg: DictConfig, data: Any) -> None:
+    def __init__(self, config: dict[str, Any], data: Any) -> None:
+        """`config`: the run's resolved config as plain containers (what `restore` rebuilds from)."""
         self.recipe = {
-            "config": OmegaConf.to_container(cfg, resolve=True),
+            "config": config,
             "task": asdict(data.task),
             "num_features": data.num_features,
             "num_targets": data.target_scaler.offset.numel(),

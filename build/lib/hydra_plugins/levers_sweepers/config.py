@@ -29,6 +29,9 @@ class OptunaSweeperConf:
     n_jobs: int = 1
     direction: str | None = None
     storage: str | None = None
+    heartbeat_interval: int = 10
+    grace_period: int | None = None
+    max_retry: int = 1
     study_name: str = "levers"
     sampler: Any = field(default_factory=lambda: {"_target_": "optuna.samplers.TPESampler", "seed": None})
     pruner: Any = field(default_factory=lambda: {"_target_": "optuna.pruners.NopPruner"})

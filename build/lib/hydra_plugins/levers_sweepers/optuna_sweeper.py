@@ -7,15 +7,30 @@ Why not hydra-optuna-sweeper: on hydra-core 1.3 it pins optuna < 3 (2.10) and it
 SQLAlchemy 2; it asks and tells trials only in the sweeping process, so a running job can never report to its trial
 and nothing can be pruned. The search-space syntax here is the same as its (`tag(log, interval(1e-4, 0.1))`,
 `choice(adam, sgd)`, `range(1, 5)`), so its users' configs carry over.
+
+Faults and concurrency (issue 12), with Optuna's own machinery wherever it has some:
+- `n_trials` is the study's total budget (`budget_used`): rerunning a command tops the study up to n_trials.
+- The sweeper records a heartbeat for each trial in flight (Optuna's heartbeat thread, as `study.optimize` does);
+  a trial whose worker died stops beating and, `grace_period` later, the next sweep on that storage marks it FAIL
+  and re-queues its parameters once (`optuna.storages.fail_stale_trials`, `RetryHeartbeatStaleTrialCallback`).
+  A live worker's trial keeps beating, so concurrent workers never fail each other's trials.
+- Workers opening a fresh database together race to create Optuna's tables; the loser retries (`_retry_races`).
+- Each trial is sampled with `seed + trial.number`: trial numbers are unique across workers, so two workers never
+  draw the same start-up parameters, and one worker with a given seed repeats its search exactly.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
-from collections.abc import Sequence
+import random
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
@@ -28,6 +43,7 @@ from omegaconf import DictConfig, OmegaConf
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 TRIAL_ENV = {"storage": "LEVERS_OPTUNA_STORAGE", "study": "LEVERS_OPTUNA_STUDY", "trial": "LEVERS_OPTUNA_TRIAL_ID"}
 
 
@@ -38,6 +54,9 @@ class OptunaSweeper(Sweeper):
         n_jobs: int,
         direction: str | None,
         storage: str | None,
+        heartbeat_interval: int,
+        grace_period: int | None,
+        max_retry: int,
         study_name: str,
         sampler: DictConfig,
         pruner: DictConfig,
@@ -45,6 +64,7 @@ class OptunaSweeper(Sweeper):
     ) -> None:
         self.n_trials, self.n_jobs, self.direction = n_trials, max(n_jobs, 1), direction
         self.storage, self.study_name = storage, study_name
+        self.heartbeat_interval, self.grace_period, self.max_retry = heartbeat_interval, grace_period, max_retry
         self.sampler_config, self.pruner_config = sampler, pruner
         self.params = {str(key): str(value) for key, value in dict(params or {}).items()}
 
@@ -65,41 +85,52 @@ class OptunaSweeper(Sweeper):
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
         fixed, space = search_space(parser.parse_overrides([f"{k}={v}" for k, v in self.params.items()] + arguments))
-        study = self._study(optuna, sweep_dir)
-        log.info("study %r in %s: %d trial(s) so far, adding %d", study.study_name, self._storage(sweep_dir),
-                 len(study.trials), self.n_trials)  # fmt: skip
+        study, storage = self._study(optuna, sweep_dir)
+        fail_stale_trials(study)
+        log.info("study %r in %s: %d of its %d trial(s) done or running", study.study_name,
+                 self._storage(sweep_dir), budget_used(study.get_trials(deepcopy=False)), self.n_trials)  # fmt: skip
         returns: list[Sequence[JobReturn]] = []
-        launched = 0
-        while launched < self.n_trials:
-            trials = [study.ask(space) for _ in range(min(self.n_jobs, self.n_trials - launched))]
-            batch = [[*fixed, *trial_overrides(trial), *self._trial_env(trial, sweep_dir)] for trial in trials]
-            self.validate_batch_is_legal(batch)
-            results = self.launcher.launch(batch, initial_job_idx=launched)
-            for trial, result in zip(trials, results, strict=True):
-                tell(study, trial, result)
-            launched += len(trials)
+        while (remaining := self.n_trials - budget_used(study.get_trials(deepcopy=False))) > 0:
+            with ExitStack() as heartbeats:
+                trials = [self._ask(study, storage, space, heartbeats) for _ in range(min(self.n_jobs, remaining))]
+                batch = [[*fixed, *trial_overrides(trial), *self._trial_env(trial, sweep_dir)] for trial in trials]
+                self.validate_batch_is_legal(batch)
+                # Job directories named by trial number: a resumed sweep in the same directory overwrites nothing.
+                results = self.launcher.launch(batch, initial_job_idx=trials[0].number)
+                for trial, result in zip(trials, results, strict=True):
+                    tell(study, trial, result)
             returns.append(results)
+            fail_stale_trials(study)  # a dead worker's trials, re-queued for this one
         _log_best(study)
         return returns
+
+    def _ask(self, study: Any, storage: Any, space: dict[str, Any], heartbeats: ExitStack) -> Any:
+        """A new (or re-queued) trial, beating from the moment it exists, with its parameters sampled."""
+        from optuna.storages._heartbeat import get_heartbeat_thread  # what study.optimize uses; no public alias
+
+        with quiet_heartbeat_warnings():
+            trial = study.ask()
+        heartbeats.enter_context(get_heartbeat_thread(trial._trial_id, storage))
+        sample(study, trial, space, self.sampler_config)
+        return trial
 
     def _storage(self, sweep_dir: Path) -> str:
         """The configured storage, or a sqlite file in the sweep directory (resumable by pointing storage at it)."""
         return self.storage or f"sqlite:///{(sweep_dir / 'optuna.db').resolve()}"
 
-    def _study(self, optuna: Any, sweep_dir: Path) -> Any:
+    def _study(self, optuna: Any, sweep_dir: Path) -> tuple[Any, Any]:
+        """The study and its RDB storage, with heartbeats and the re-queueing of trials whose worker died."""
         direction = self.direction or ("maximize" if self.config.get("monitor_mode") == "max" else "minimize")
-        study = optuna.create_study(
-            study_name=self.study_name,
-            storage=self._storage(sweep_dir),
-            direction=direction,
-            pruner=instantiate(self.pruner_config),
-            load_if_exists=True,
-        )
-        # A resumed study gets a shifted seed, or its random start-up trials would repeat the first invocation's.
-        seed = self.sampler_config.get("seed")
-        shifted = {"seed": seed + len(study.trials)} if seed is not None else {}
-        study.sampler = instantiate(self.sampler_config, **shifted)
-        return study
+        with quiet_heartbeat_warnings():
+            retry = optuna.storages.RetryHeartbeatStaleTrialCallback(self.max_retry) if self.max_retry else None
+            storage = _retry_races(lambda: optuna.storages.RDBStorage(
+                self._storage(sweep_dir), heartbeat_interval=self.heartbeat_interval, grace_period=self.grace_period,
+                heartbeat_stale_trial_callback=retry))  # fmt: skip
+        study = _retry_races(lambda: optuna.create_study(
+            study_name=self.study_name, storage=storage, direction=direction,
+            pruner=instantiate(self.pruner_config), load_if_exists=True))  # fmt: skip
+        study.sampler = instantiate(self.sampler_config)  # reseeded per trial in _ask when a seed is set
+        return study, storage
 
     def _trial_env(self, trial: Any, sweep_dir: Path) -> list[str]:
         """`hydra.job.env_set.*` overrides telling the job which trial it is (hydra overrides: not job levers)."""
@@ -143,6 +174,74 @@ def distribution(override: Override) -> Any:
     return CategoricalDistribution(values)
 
 
+@contextmanager
+def quiet_heartbeat_warnings() -> Iterator[None]:
+    """Optuna calls its heartbeat API experimental and warns when ask() runs with a heartbeat outside
+    study.optimize; this sweeper is an ask-and-tell loop that beats for its trials exactly as optimize does."""
+    from optuna.exceptions import ExperimentalWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
+        yield
+
+
+def fail_stale_trials(study: Any) -> None:
+    """Optuna's: RUNNING trials whose heartbeat is older than the grace period become FAIL and are re-queued."""
+    import optuna
+
+    with quiet_heartbeat_warnings():
+        optuna.storages.fail_stale_trials(study)
+
+
+def budget_used(trials: Sequence[Any]) -> int:
+    """The trials `n_trials` counts: every trial of the study once, whatever its state (complete, pruned, failed,
+    running in a live worker, queued), except a trial killed with its worker that Optuna re-queued: its retry
+    counts in its place. Running trials count so that concurrent workers share one budget."""
+    superseded = {number for trial in trials for number in trial.system_attrs.get("retry_history", [])}
+    return sum(trial.number not in superseded for trial in trials)
+
+
+def _retry_races(make: Callable[[], T], attempts: int = 20) -> T:
+    """`make()`, again after a short random pause when it lost a race against another worker: processes opening a
+    fresh database at once both try to create Optuna's tables (sqlite: "table version_info already exists") or
+    find it locked. The next attempt finds the winner's tables and study."""
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    for attempt in itertools.count(1):
+        try:
+            return make()
+        except (OperationalError, IntegrityError) as error:
+            if attempt >= attempts:
+                raise
+            log.info("storage busy (%s); retrying", type(error).__name__)
+            time.sleep(random.uniform(0.05, 0.2) * attempt)
+    raise AssertionError("unreachable")
+
+
+def sample(study: Any, trial: Any, space: dict[str, Any], sampler_config: DictConfig) -> dict[str, Any]:
+    """The trial's parameters, drawn by the configured sampler seeded with `seed + trial.number` (no seed: as is).
+
+    Reseeded per trial, not once per process: every worker started with the same command would get the same
+    process-wide seed and draw the same random start-up trials. Trial numbers are unique within a study, so
+    workers (and resumed sweeps) draw apart, while one worker with a given seed repeats its search exactly."""
+    seed = sampler_config.get("seed")
+    if seed is not None:
+        study.sampler = instantiate(sampler_config, seed=seed + trial.number)
+    return {name: suggest(trial, name, dist) for name, dist in space.items()}  # a re-queued trial keeps its own
+
+
+def suggest(trial: Any, name: str, dist: Any) -> Any:
+    """Optuna's public suggest_* call for a distribution of `search_space`."""
+    from optuna.distributions import CategoricalDistribution, IntDistribution
+
+    if isinstance(dist, CategoricalDistribution):
+        return trial.suggest_categorical(name, dist.choices)
+    if isinstance(dist, IntDistribution):
+        return trial.suggest_int(name, dist.low, dist.high, step=dist.step, log=dist.log)
+    return trial.suggest_float(name, dist.low, dist.high, step=dist.step, log=dist.log)
+
+
 def trial_overrides(trial: Any) -> list[str]:
     return [f"{key}={_as_override_value(value)}" for key, value in trial.params.items()]
 
@@ -156,15 +255,16 @@ def _as_override_value(value: Any) -> str:
 
 
 def tell(study: Any, trial: Any, result: JobReturn) -> None:
-    """Completed with a finite value: told; pruned (the job raised TrialPruned): pruned; anything else: failed."""
+    """Completed with a finite value: told; pruned (the job raised TrialPruned): pruned; anything else (an error, a
+    diverged job's NaN): failed. A trial another worker already failed as stale stays as it is."""
     from optuna.trial import TrialState
 
     if result.status == JobStatus.COMPLETED and _finite(result._return_value):
-        study.tell(trial, float(result._return_value))
+        study.tell(trial, float(result._return_value), skip_if_finished=True)
     elif type(result._return_value).__name__ == "TrialPruned":
-        study.tell(trial, state=TrialState.PRUNED)
+        study.tell(trial, state=TrialState.PRUNED, skip_if_finished=True)
     else:
-        study.tell(trial, state=TrialState.FAIL)
+        study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
         log.warning("trial %d failed (%s); the study goes on", trial.number, result._return_value)
 
 

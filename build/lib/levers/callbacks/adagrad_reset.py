@@ -8,11 +8,15 @@ import torch
 
 
 class AdagradReset(pl.Callback):
-    def __init__(self, every_n_epochs: int) -> None:
+    """`callbacks.adagrad_reset.every_n_epochs`; None: never (the entry is on by default and does nothing)."""
+
+    fused_steps_safe = True  # acts at epoch end only
+
+    def __init__(self, every_n_epochs: int | None = None) -> None:
         self.every_n_epochs = every_n_epochs
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if (trainer.current_epoch + 1) % self.every_n_epochs == 0:
+        if self.every_n_epochs and (trainer.current_epoch + 1) % self.every_n_epochs == 0:
             for optimizer in trainer.optimizers:
                 reset_accumulators(optimizer)
 

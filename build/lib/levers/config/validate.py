@@ -37,11 +37,23 @@ def _lr(v) -> bool:
     return v == "auto" or (isinstance(v, int | float) and not isinstance(v, bool) and v > 0)
 
 
+def _int_in(low: int, high: int) -> Callable[[object], bool]:
+    """An integer (not a bool, which is an int to Python) in [low, high]."""
+    return lambda v: type(v) is int and low <= v <= high
+
+
+# Bounds that reject nonsense (model.depth=1000000 would build a million layers before failing) yet allow every
+# real use: a plain MLP stops training well before 64 layers, and a 65536-wide layer already holds 4e9 weights.
+MAX_SEED = 2**32 - 1  # numpy's seed range, which pl.seed_everything passes the seed to
+MAX_DEPTH, MAX_WIDTH = 64, 65536
+
+
 def _one_of(*choices: str) -> tuple[Callable[[object], bool], str]:
     return (lambda v: v in choices), f"one of {', '.join(choices)}"
 
 
 RULES: tuple[Rule, ...] = (
+    Rule("seed", _int_in(0, MAX_SEED), f"an integer in 0..{MAX_SEED}"),
     Rule("mode", *_one_of(*MODES)),
     Rule("optimizer.lr", _lr, "> 0, or auto (an LR range test picks it)"),
     Rule("optimizer.weight_decay", lambda v: v >= 0, ">= 0"),
@@ -52,11 +64,12 @@ RULES: tuple[Rule, ...] = (
     Rule("regularization.l1_activity", lambda v: v >= 0, ">= 0"),
     Rule("regularization.swa_lr", lambda v: v is None or v > 0, "null (off) or > 0"),
     Rule("regularization.swa_epoch_start", lambda v: v >= 0, ">= 0"),
-    Rule("optimizer.reset_every_n_epochs", lambda v: v is None or v >= 1, "null (off) or >= 1"),
     Rule("data.holdout_last", lambda v: v is None or v >= 1, "null or >= 1"),
     Rule("model.dropout", _fraction, "in [0, 1)"),
-    Rule("model.depth", lambda v: v >= 0, ">= 0 (0 = a linear model)"),
-    Rule("model.width", lambda v: v >= 1, ">= 1"),
+    Rule("model.depth", _int_in(0, MAX_DEPTH), f"0..{MAX_DEPTH} hidden layers (0 = a linear model)"),
+    Rule("model.width", _int_in(1, MAX_WIDTH), f"1..{MAX_WIDTH} units per hidden layer"),
+    Rule("model.hidden_size", _int_in(1, MAX_WIDTH), f"1..{MAX_WIDTH}"),
+    Rule("model.num_layers", _int_in(1, MAX_DEPTH), f"1..{MAX_DEPTH}"),
     Rule("model.activation", *_one_of(*ACTIVATIONS)),
     Rule("model.init", *_one_of(*INIT_SCHEMES)),
     Rule("model.init_distribution", *_one_of(*DISTRIBUTIONS)),
@@ -78,6 +91,16 @@ RULES: tuple[Rule, ...] = (
     Rule("trainer.max_epochs", lambda v: v >= 1 or v == -1, ">= 1 (or -1 for no limit)"),
     Rule("trainer.gradient_clip_val", lambda v: v is None or v > 0, "null or > 0"),
     Rule("trainer.gradient_clip_algorithm", *_one_of("norm", "value")),
+    Rule("trainer.num_nodes", lambda v: v >= 1, ">= 1"),
+    Rule("trainer.accumulate_grad_batches", lambda v: v >= 1, ">= 1"),
+    Rule("trainer.check_val_every_n_epoch", lambda v: v >= 1, ">= 1"),
+    Rule("trainer.log_every_n_steps", lambda v: v >= 1, ">= 1"),
+    Rule("callbacks.early_stopping.patience", lambda v: v >= 0, ">= 0 (epochs without improvement)"),
+    Rule("callbacks.early_stopping.min_delta", lambda v: v >= 0, ">= 0"),
+    Rule("callbacks.model_checkpoint.save_top_k", lambda v: v >= -1, ">= -1 (-1: every epoch, 0: none)"),
+    Rule("callbacks.model_checkpoint.every_n_epochs", lambda v: v >= 1, ">= 1"),
+    Rule("callbacks.last_checkpoint.every_n_epochs", lambda v: v >= 1, ">= 1"),
+    Rule("callbacks.periodic_checkpoint.every_n_epochs", lambda v: v >= 1, ">= 1"),
     Rule("diagnostics.lr_find.min_lr", _positive, "> 0"),
     Rule("diagnostics.lr_find.num_steps", lambda v: v >= 5, ">= 5"),
     Rule("diagnostics.lr_find.smoothing", _fraction, "in [0, 1)"),
@@ -91,7 +114,9 @@ RULES: tuple[Rule, ...] = (
     Rule("diagnostics.gradcheck.eps", _positive, "> 0"),
     Rule("diagnostics.gradcheck.tolerance", _positive, "> 0"),
     Rule("callbacks.monitor.every_n_steps", lambda v: v >= 1, ">= 1"),
+    Rule("callbacks.adagrad_reset.every_n_epochs", lambda v: v is None or v >= 1, "null (never) or >= 1"),
     Rule("callbacks.nonfinite_guard.every_n_steps", lambda v: v >= 1, ">= 1"),
+    Rule("callbacks.nonfinite_guard.divergence_factor", lambda v: v is None or v > 1, "null (NaN/inf only) or > 1"),
 )
 
 
@@ -110,6 +135,16 @@ def validate_config(cfg: DictConfig) -> None:
         if not ok:
             raise LeversConfigError(rule.key, value, rule.allowed)
     _validate_splits(cfg)
+    _validate_fold(cfg)
+    _validate_adagrad_reset(cfg)
+
+
+def _validate_adagrad_reset(cfg: DictConfig) -> None:
+    """The reset zeroes Adagrad's accumulators; any other optimizer has none, so the setting would do nothing."""
+    every = OmegaConf.select(cfg, "callbacks.adagrad_reset.every_n_epochs", default=None)
+    target = OmegaConf.select(cfg, "optimizer._target_", default="")
+    if every is not None and target != "torch.optim.Adagrad":
+        raise LeversConfigError("callbacks.adagrad_reset.every_n_epochs", every, "null unless optimizer=adagrad")
 
 
 def _lr_as_float(cfg: DictConfig) -> None:
@@ -129,15 +164,29 @@ def _validate_splits(cfg: DictConfig) -> None:
         raise LeversConfigError("data.val_fraction", val, f"> 0 while `monitor` is a validation metric ({cfg.monitor})")
 
 
+def _validate_fold(cfg: DictConfig) -> None:
+    """`data.fold=i` picks one fold of a k-fold split; without `data.folds>=2` there are no folds, and the run would
+    silently train on the plain split instead."""
+    fold, folds = cfg.data.get("fold"), cfg.data.get("folds", 1)
+    if fold is not None and folds < 2:
+        raise LeversConfigError("data.fold", fold, f"null while data.folds={folds}; set data.folds>=2 to pick a fold")
+    if fold is not None and not 0 <= fold < folds:
+        raise LeversConfigError("data.fold", fold, f"null (every fold) or 0..{folds - 1} with data.folds={folds}")
+
+
 def validate_monitor(monitor: str, loggable: set[str]) -> None:
     if monitor not in loggable:
         raise LeversConfigError("monitor", monitor, f"a metric this task logs: {', '.join(sorted(loggable))}")
 
 
 def _reject_unknown_keys(node: DictConfig, path: str) -> None:
-    """`+group.key=...` slips past the struct flag; the schema still knows which keys exist."""
+    """`+group.key=...` slips past the struct flag and `~group.key` deletes a key; the schema knows which exist."""
     schema = OmegaConf.get_type(node)
     known = {f.name for f in fields(schema)} if schema is not None and is_dataclass(schema) else None
+    deleted = sorted(known - set(node)) if known is not None else []
+    if deleted:  # `~key` deletes a schema key; the run would fail on it later with an AttributeError
+        key = f"{path}{deleted[0]}"
+        raise LeversConfigError(key, _Deleted(key), "a value: levers reads every key of its schema")
     for key in node:
         dotted = f"{path}{key}"
         if known is not None and key not in known:
@@ -145,6 +194,16 @@ def _reject_unknown_keys(node: DictConfig, path: str) -> None:
         child = node._get_node(key)
         if isinstance(child, DictConfig) and not child._is_none() and not child._is_missing():
             _reject_unknown_keys(child, f"{dotted}.")
+
+
+class _Deleted:
+    """Stands for the value of a key that `~key` removed, in the one-line error."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def __repr__(self) -> str:
+        return f"<deleted by ~{self.key}>"
 
 
 _ABSENT = object()

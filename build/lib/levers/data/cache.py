@@ -25,6 +25,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from levers.data.prepared import PreparedData, prepare
+from levers.errors import LeversConfigError
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ _lock = threading.Lock()  # joblib's threading backend runs jobs side by side in
 
 def prepared_data(data: DictConfig, scaling_method: str, seed: int) -> PreparedData:
     """The prepared data for this config: from the cache when an earlier job had the same key, else prepared now."""
+    _require_set(data)
     key = cache_key(data, scaling_method, seed)
     name = f"{data.get('name')} [{digest(key)}]"
     with _lock:
@@ -56,6 +58,15 @@ def prepared_data(data: DictConfig, scaling_method: str, seed: int) -> PreparedD
         log.info("data: loaded %s in %.2f s", name, time.perf_counter() - start)
         log.debug("data cache key %s: %s", digest(key), key)
         return prepared
+
+
+def _require_set(data: DictConfig) -> None:
+    """`???` keys (data=table's path and target) get one line naming them, not OmegaConf's traceback."""
+    for key in ("path", "target"):
+        if key in set(data.keys()) and OmegaConf.is_missing(data, key):  # `key in data` is False for ???
+            raise LeversConfigError(
+                f"data.{key}", "???", "a value: python train.py data=table data.path=FILE.csv data.target=COLUMN"
+            )
 
 
 def cache_key(data: DictConfig, scaling_method: str, seed: int) -> str:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from levers.data.table import is_numeric
+from levers.data.table import Columns, is_numeric, require_float32_range
 from levers.errors import LeversConfigError
 
 if TYPE_CHECKING:
@@ -28,18 +28,20 @@ class TableEncoder:
     impute: str = "error"
 
     @classmethod
-    def fit(cls, frame: pd.DataFrame, impute: str, categorical: Sequence[str] = ()) -> TableEncoder:
-        """`frame` holds the train rows only."""
+    def fit(cls, frame: Any, impute: str, categorical: Sequence[str] = ()) -> TableEncoder:
+        """`frame` (a DataFrame or levers' Columns) holds the train rows only; read one column at a time."""
         encoder = cls(columns=list(map(str, frame.columns)), impute=impute)
         for name in frame.columns:
             column = frame[name]
             if is_numeric(column) and name not in categorical:
                 if impute in ("mean", "median"):
                     encoder.fill[name] = float(getattr(column.astype(float), impute)())
+                    _require_train_value(name, impute, encoder.fill[name] == encoder.fill[name], frame)
                 continue
             text = column.dropna().astype(str)
             encoder.categories[name] = sorted(text.unique().tolist())
-            if impute in ("mean", "median") and len(text):
+            if impute in ("mean", "median"):
+                _require_train_value(name, impute, len(text) > 0, frame)
                 encoder.fill[name] = str(text.mode().iloc[0])  # categories take the most frequent value
         return encoder
 
@@ -50,15 +52,33 @@ class TableEncoder:
             names += [f"{name}={c}" for c in self.categories[name]] if name in self.categories else [name]
         return names
 
-    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+    def transform(self, frame: Any) -> np.ndarray:
         """Numbers for every row of `frame`, in `output_names` order; float32 like every tensor downstream."""
+        out = np.empty((len(frame), len(self.output_names)), dtype=np.float32)
+        self.transform_into(frame, out)
+        return out
+
+    def transform_into(
+        self, frame: Any, out: np.ndarray, order: np.ndarray | None = None, consume: bool = False
+    ) -> None:
+        """Write the encoded rows `order` of `frame` (all, in order, by default) into `out`, one column at a time.
+
+        With `consume`, each column is popped from `frame` once written, so a large table's memory shrinks as the
+        float32 matrix fills instead of both being held whole.
+        """
         missing = [name for name in self.columns if name not in frame.columns]
         if missing:
             raise LeversConfigError("input", f"missing columns {missing}", f"the training columns {self.columns}")
-        parts = [self._encode(name, frame[name]) for name in self.columns]
-        return np.concatenate(parts, axis=1).astype(np.float32) if parts else np.zeros((len(frame), 0), np.float32)
+        start = 0
+        for name in self.columns:
+            column = frame.pop(name) if consume else frame[name]
+            if order is not None:
+                column = column.iloc[order].reset_index(drop=True)
+            width = len(self.categories[name]) if name in self.categories else 1
+            self._encode(name, column, out[:, start : start + width], getattr(frame, "source", None))
+            start += width
 
-    def _encode(self, name: str, column: pd.Series) -> np.ndarray:
+    def _encode(self, name: str, column: pd.Series, out: np.ndarray, source: str | None) -> None:
         import pandas as pd  # only for tables: importing pandas costs ~0.35 s of every run's start-up
 
         if name in self.fill:
@@ -71,12 +91,13 @@ class TableEncoder:
             values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
             if not np.isfinite(values).all():
                 raise LeversConfigError(f"column {name}", "non-numeric or infinite values", "finite numbers")
-            return values[:, None]
+            require_float32_range(name, values, source)
+            out[:, 0] = values
+            return
         codes = pd.Categorical(column.astype(str), categories=self.categories[name]).codes
-        onehot = np.zeros((len(column), len(self.categories[name])))
+        out[:] = 0.0
         seen = codes >= 0
-        onehot[np.flatnonzero(seen), codes[seen]] = 1.0
-        return onehot
+        out[np.flatnonzero(seen), codes[seen]] = 1.0
 
     def state(self) -> dict[str, Any]:
         """Plain lists, dicts, strings and floats: safe for ``torch.load(weights_only=True)``."""
@@ -87,10 +108,29 @@ class TableEncoder:
         return cls(**state)
 
 
-def encode_after_split(features: Any, train_rows: np.ndarray, data: Any) -> tuple[np.ndarray, TableEncoder | None]:
-    """A table's columns are encoded with state fitted on the train rows; a numeric array passes through."""
-    if isinstance(features, np.ndarray):  # only a table source gives a DataFrame
-        return features, None
+def encode_after_split(
+    features: Any, train_rows: np.ndarray, data: Any, order: np.ndarray | None = None
+) -> tuple[np.ndarray, TableEncoder | None]:
+    """Rows `order` (default: all) as one float32 matrix; a table's columns are encoded with state fitted on the
+    train rows, a numeric array is only gathered. A table's columns are consumed as they are written."""
+    if isinstance(features, np.ndarray):  # only a table source gives columns
+        return (features if order is None else features[order]), None
     categorical = list(data.get("categorical") or ())
-    encoder = TableEncoder.fit(features.iloc[train_rows], data.get("impute", "error"), categorical)
-    return encoder.transform(features), encoder
+    train = features.take(train_rows) if isinstance(features, Columns) else features.iloc[train_rows]
+    encoder = TableEncoder.fit(train, data.get("impute", "error"), categorical)
+    del train
+    rows = len(features) if order is None else len(order)
+    out = np.empty((rows, len(encoder.output_names)), dtype=np.float32)
+    encoder.transform_into(features, out, order, consume=isinstance(features, Columns))
+    return out, encoder
+
+
+def _require_train_value(name: str, impute: str, present: bool, frame: Any) -> None:
+    """A column with no value in the train split has nothing to fill its gaps with."""
+    if not present:
+        where = f" of {frame.source}" if isinstance(frame, Columns) else ""
+        raise LeversConfigError(
+            "data.impute",
+            impute,
+            f"columns with values in the train split: {name!r}{where} has none (drop it: 'data.drop=[{name}]')",
+        )

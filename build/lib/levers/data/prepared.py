@@ -5,6 +5,7 @@ fitted on train -> scaled tensors. Everything here depends only on the data conf
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -51,27 +52,54 @@ class PreparedData:
 
 
 def prepare(data: DictConfig, scaling_method: str, seed: int) -> PreparedData:
-    """Load, split, encode and scale; encoders and scalers are fitted on the train split only."""
+    """Load, split, encode and scale; encoders and scalers are fitted on the train split only.
+
+    Memory: the rows are written once into one float32 matrix laid out train | val | test (each split's rows in
+    file order), scaled in place, and the split tensors are views of it; no float64 or per-split copy of the
+    whole table is ever made (issue 12: peak at most ~2.5x the tensors, see bench/memory.py).
+    """
     features, target, held_out = select_rows(*load_source(data.source), data.classes, data.limit, data.holdout_last)
     task = infer_task(target, data.task)
     class_names: tuple[Any, ...] = ()
     if task.is_classification:
         classes, target = np.unique(target, return_inverse=True)  # labels -> 0..k-1
         class_names = tuple(classes.tolist())
+    else:
+        _require_varying_target(target, data)
     split = split_for(target, data, seed, data.stratify and task.is_classification, held_out)
     _check_eval_splits(split, data)
-    features, encoder = encode_after_split(features, split.train, data)  # a table: fitted on train only
-    x = torch.from_numpy(features)
+    order = np.concatenate([split.train, split.val, split.test])
+    matrix, encoder = encode_after_split(features, split.train, data, order)  # a table: fitted on train only
+    del features  # a table's columns were consumed while encoding
+    x = torch.from_numpy(matrix)
+    target = target[order]
     y = torch.from_numpy(target).long() if task.is_classification else _as_float_column(target)
-    feature_scaler = AffineScaler(x.shape[1]).fit(x[split.train], scaling_method)
+    bounds = np.cumsum([0, len(split.train), len(split.val), len(split.test)])
+    train = slice(0, bounds[1])
+    feature_scaler = AffineScaler(x.shape[1]).fit(x[train], scaling_method)
     target_scaler = AffineScaler(1 if y.ndim == 1 else y.shape[1])
     if not task.is_classification:
-        target_scaler.fit(y[split.train], "standard" if data.target_scaling == "standard" else "none")
+        target_scaler.fit(y[train], "standard" if data.target_scaling == "standard" else "none")
         y = target_scaler(y)
-    x = feature_scaler(x)
-    rows = (split.train, split.val, split.test)
-    tensors = MappingProxyType({name: (x[idx], y[idx]) for name, idx in zip(SPLITS, rows, strict=True)})
+    feature_scaler.scale_(x)  # in place: x is this function's own matrix, not yet shared
+    parts = [slice(start, stop) for start, stop in itertools.pairwise(bounds)]
+    tensors = MappingProxyType({name: (x[rows], y[rows]) for name, rows in zip(SPLITS, parts, strict=True)})
     return PreparedData(task, class_names, encoder, feature_scaler, target_scaler, tensors)
+
+
+def _require_varying_target(target: np.ndarray, data: DictConfig) -> None:
+    """A regression target that never changes leaves nothing to learn (and a zero spread to scale by)."""
+    values = target.reshape(len(target), -1)
+    constant = [j for j in range(values.shape[1]) if len(values) and np.all(values[:, j] == values[0, j])]
+    if constant:
+        names = data.get("target") or data.get("name")
+        named = names if isinstance(names, str) else [list(names)[j] for j in constant]
+        raise LeversConfigError(
+            "data.target",
+            named,
+            f"a target that varies (every row holds {values[0, constant[0]].item()!r}: nothing to learn; "
+            "pick another column)",
+        )
 
 
 def _check_eval_splits(split: SplitIndices, data: DictConfig) -> None:

@@ -11,6 +11,7 @@ from torch import nn
 
 from levers.errors import LeversConfigError
 
+FIT_BLOCK_BYTES = 64 * 1024**2  # float64 copy of the train split made at a time while fitting
 SCALING_METHODS = ("standard", "minmax", "robust", "decimal", "none")
 
 
@@ -23,7 +24,7 @@ class AffineScaler(nn.Module):
     def fit(self, features: torch.Tensor, method: str) -> AffineScaler:
         if method not in SCALING_METHODS:
             raise LeversConfigError("scaling.method", method, f"one of {', '.join(SCALING_METHODS)}")
-        offset, scale = _FITTERS[method](features.double())
+        offset, scale = _fit_by_blocks(_FITTERS[method], features)
         # A constant column has zero spread: leave it unscaled rather than divide by zero.
         scale = torch.where(scale > 0, scale, torch.ones_like(scale))
         self.offset.copy_(offset.float())
@@ -33,8 +34,24 @@ class AffineScaler(nn.Module):
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return (features - self.offset) / self.scale
 
+    def scale_(self, features: torch.Tensor) -> torch.Tensor:
+        """`forward` in place, for a matrix nobody else holds yet: no second copy of a large data set."""
+        return features.sub_(self.offset).div_(self.scale)
+
     def inverse(self, scaled: torch.Tensor) -> torch.Tensor:
         return scaled * self.scale + self.offset
+
+
+def _fit_by_blocks(fitter, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fit on column blocks of at most FIT_BLOCK_BYTES in float64, not on a float64 copy of the whole train split.
+
+    A table that fits in one block (every shipped data set) is fitted exactly as before, on all columns at once.
+    """
+    step = max(1, FIT_BLOCK_BYTES // max(1, 8 * features.shape[0]))
+    if step >= features.shape[1]:
+        return fitter(features.double())
+    parts = [fitter(features[:, start : start + step].double()) for start in range(0, features.shape[1], step)]
+    return torch.cat([offset for offset, _ in parts]), torch.cat([scale for _, scale in parts])
 
 
 def _standard(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

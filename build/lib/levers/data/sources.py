@@ -7,7 +7,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from levers.data.table import Table
+from levers.data.table import Columns, Table
 from levers.errors import LeversConfigError
 
 
@@ -62,9 +62,14 @@ def select_rows(
         if missing:
             raise LeversConfigError("data.classes", list(classes), f"classes present in the data: {sorted(present)}")
         keep = np.isin(target, classes)
-        features, target, held_out = features[keep], target[keep], held_out[keep]
+        features, target, held_out = _rows(features, keep), target[keep], held_out[keep]
         target = np.searchsorted(np.sort(np.asarray(classes)), target)
     if limit is not None:
         keep = held_out | (np.cumsum(~held_out) <= limit)
-        features, target, held_out = features[keep], target[keep], held_out[keep]
+        features, target, held_out = _rows(features, keep), target[keep], held_out[keep]
     return features, target, int(held_out.sum()) if holdout_last else None
+
+
+def _rows(features: np.ndarray | Columns, keep: np.ndarray) -> np.ndarray | Columns:
+    """The kept rows; a table's columns only remember which (nothing is copied before encoding)."""
+    return features.take(np.flatnonzero(keep)) if isinstance(features, Columns) else features[keep]

@@ -31,9 +31,13 @@ def infer_task(target: np.ndarray, requested: str = "auto") -> TaskSpec:
         raise LeversConfigError("data.task", requested, "binary or multiclass (or auto): the target is text")
     if requested == "regression" or (requested == "auto" and not _looks_like_classes(target)):
         return TaskSpec("regression", num_targets=1 if target.ndim == 1 else target.shape[1])
-    num_classes = len(np.unique(target))
+    if requested in ("binary", "multiclass"):
+        _require_labels(target, requested)
+    labels = np.unique(target)
+    num_classes = len(labels)
     if num_classes < 2:
-        raise LeversConfigError("data.target", f"{num_classes} distinct class", "at least 2 classes")
+        shown = f"the single class {labels[0].item()!r}" if num_classes else "no rows"
+        raise LeversConfigError("data.target", shown, "at least 2 classes")
     kind = "binary" if num_classes == 2 else "multiclass"
     if requested in ("binary", "multiclass") and requested != kind:
         raise LeversConfigError("data.task", requested, f"the target has {num_classes} classes: use {kind}")
@@ -48,3 +52,20 @@ def _looks_like_classes(target: np.ndarray) -> bool:
     if target.dtype.kind in "iub":
         return len(np.unique(target)) <= MAX_CLASSES
     return bool(np.all(np.mod(target, 1) == 0)) and len(np.unique(target)) <= 20
+
+
+def _require_labels(target: np.ndarray, requested: str) -> None:
+    """Classes asked for by name must be labels: text, booleans or whole numbers, and at most MAX_CLASSES."""
+    if target.ndim != 1:
+        raise LeversConfigError("data.task", requested, "regression (or auto): several target columns are given")
+    if target.dtype.kind == "f":
+        fractional = target[np.mod(target, 1) != 0]
+        if len(fractional):
+            raise LeversConfigError(
+                "data.task",
+                requested,
+                f"regression (or auto): the target holds non-integer numbers such as {fractional[0].item()!r}",
+            )
+    count = len(np.unique(target))
+    if count > MAX_CLASSES:
+        raise LeversConfigError("data.task", requested, f"a target with at most {MAX_CLASSES} classes (it has {count})")

@@ -135,7 +135,9 @@ def diverged(e: Evidence) -> Advice | None:
         return None
     lr = e.facts.get("lr")
     lower = f"optimizer.lr={lr / 10:.3g}" if isinstance(lr, int | float) else "optimizer.lr=auto"
-    return Advice("diverged", "the training loss became NaN/inf", [lower, "trainer.gradient_clip_val=1.0"])
+    exploded = "ExplodedLoss" in str(e.summary.get("error", ""))  # finite, but past the guard's divergence_factor
+    finding = "the training loss exploded past its first value" if exploded else "the training loss became NaN/inf"
+    return Advice("diverged", finding, [lower, "trainer.gradient_clip_val=1.0"])
 
 
 def still_improving(e: Evidence) -> Advice | None:

@@ -20,7 +20,6 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.tuner import Tuner
-from pytorch_lightning.utilities.seed import isolate_rng
 
 from levers.errors import LeversConfigError
 from levers.io import write_json_atomic
@@ -59,14 +58,13 @@ class _LossRecorder:
         self._best = min(self._best, smoothed)
 
 
-def range_test(cfg: DictConfig, built: Any) -> dict[str, Any]:
-    """Run the sweep on the built module (its initial weights are restored afterwards); return the findings."""
+def range_test(cfg: DictConfig, data: pl.LightningDataModule, module: pl.LightningModule) -> dict[str, Any]:
+    """Run the sweep on `module` (its initial weights are restored afterwards); return the findings.
+
+    The sweep sets every lr itself: the module's optimizer only needs a valid one to be built."""
     settings = cfg.diagnostics.lr_find
     if cfg.trainer.fast_dev_run:
         raise LeversConfigError("trainer.fast_dev_run", cfg.trainer.fast_dev_run, "false for an LR range test")
-    module = built.module
-    if cfg.optimizer.lr == "auto":  # the sweep sets every lr itself; the optimizer only needs a valid one to build
-        module.optimizer_factory = instantiate(cfg.optimizer, _convert_="all", lr=settings.min_lr)
     trainer: pl.Trainer = instantiate(
         cfg.trainer,
         callbacks=[],
@@ -81,7 +79,7 @@ def range_test(cfg: DictConfig, built: Any) -> dict[str, Any]:
     try:
         finder = Tuner(trainer).lr_find(
             module,
-            datamodule=built.data,
+            datamodule=data,
             min_lr=settings.min_lr,
             max_lr=settings.max_lr,
             num_training=settings.num_steps,
@@ -156,7 +154,7 @@ def describe(result: dict[str, Any]) -> str:
 
 def run_lr_find(cfg: DictConfig, built: Any) -> float:
     """`mode=lr_find`: the test alone; returns the suggested lr."""
-    result = range_test(cfg, built)
+    result = range_test(cfg, built.data, built.module)
     output_dir = Path(cfg.paths.output_dir)
     save(result, output_dir)
     log.info("LR range test: %s", describe(result))
@@ -165,15 +163,12 @@ def run_lr_find(cfg: DictConfig, built: Any) -> float:
     return result["suggested_lr"]
 
 
-def choose_lr(cfg: DictConfig, built: Any) -> dict[str, Any]:
-    """`optimizer.lr=auto`: run the test, train with its suggestion, and record the number where a rerun finds it."""
-    with isolate_rng():  # training then draws the same dropout masks as a run started with optimizer.lr=<lr>
-        result = range_test(cfg, built)
+def choose_lr(cfg: DictConfig, data: pl.LightningDataModule, probe: pl.LightningModule) -> dict[str, Any]:
+    """`optimizer.lr=auto`: run the test on a probe module and record the number where a rerun finds it."""
+    result = range_test(cfg, data, probe)
     output_dir = Path(cfg.paths.output_dir)
     save(result, output_dir)
     lr = result["suggested_lr"]
-    cfg.optimizer.lr = lr
-    built.module.optimizer_factory = instantiate(cfg.optimizer, _convert_="all")
     _record_in_saved_config(lr)
     log.info(
         "optimizer.lr=auto: %s -> training with optimizer.lr=%.3g (%s)", describe(result), lr, result["suggestion"]

@@ -14,7 +14,7 @@ from typing import Any
 import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
 
-from levers.assembly import build_module
+from levers.build import build_module
 from levers.checkpoint_io import load_checkpoint
 from levers.config.trust import trusted_config
 from levers.data.encoding import TableEncoder
@@ -57,6 +57,11 @@ class Restored:
     @property
     def num_features(self) -> int:
         return self.module.feature_scaler.offset.numel()
+
+    @property
+    def file_encoding(self) -> str:
+        """The text encoding its table was read with: new files to predict on are read the same way."""
+        return self.cfg.data.get("file_encoding") or "utf-8"
 
     @property
     def target_names(self) -> list[str]:

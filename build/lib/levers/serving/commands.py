@@ -1,82 +1,90 @@
-"""`levers eval | predict | export key=value ...`: the same key=value style as training, checked up front."""
+"""`levers eval | predict | export`: each a Hydra app (conf/<command>.yaml) with the override grammar of training.
+
+Each writes `summary.json` (and `<command>.log`) into its own run directory, prints what it found, and exits 2 with
+one line on a bad value, like training.
+"""
 
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from levers.config.location import hydra_config_path
 from levers.errors import LeversConfigError
+from levers.io import write_json_atomic
+from levers.logging_setup import quiet_known_noise, route_lightning_logs_through_hydra
 
 log = logging.getLogger("levers")
 
-# command -> (required keys, optional keys with defaults)
-ARGUMENTS: dict[str, tuple[tuple[str, ...], dict[str, str | None]]] = {
-    "eval": (("ckpt_path",), {}),
-    "predict": (("ckpt_path", "input", "output"), {}),
-    "export": (("ckpt_path",), {"format": "torchscript", "output": None}),
-}
 
-
-def parse(command: str, argv: list[str]) -> dict[str, str | None]:
-    required, optional = ARGUMENTS[command]
-    allowed = (*required, *optional)
-    values: dict[str, str | None] = dict(optional)
-    for argument in argv:
-        key, sep, value = argument.partition("=")
-        if not sep:
-            raise LeversConfigError("argument", argument, f"key=value, with key one of {', '.join(allowed)}")
-        if key not in allowed:
-            raise LeversConfigError(key, value, f"a key of `levers {command}`: {', '.join(allowed)}")
-        values[key] = value
-    absent = [key for key in required if key not in values]
-    if absent:
-        raise LeversConfigError(
-            absent[0], None, f"set, e.g. `levers {command} {' '.join(f'{k}=...' for k in required)}`"
-        )
-    return values
-
-
-def run_eval(args: dict) -> None:
+def eval_command(cfg: DictConfig) -> dict[str, Any]:
     from levers.serving.checkpoint import restore
     from levers.serving.evaluate import evaluate
 
-    metrics = evaluate(restore(args["ckpt_path"]))
+    restored = restore(cfg.ckpt_path)
+    data = OmegaConf.to_container(cfg.data, resolve=True)
+    metrics = evaluate(restored, data, OmegaConf.to_container(cfg.trainer, resolve=True))
     for name, value in sorted(metrics.items()):
         print(f"{name}\t{value:.6g}")
+    rows = data.get("path") or f"the test split of {restored.cfg.data.get('name')} (seed {restored.cfg.seed})"
+    return {"test": metrics, "rows": rows}
 
 
-def run_predict(args: dict) -> None:
+def predict_command(cfg: DictConfig) -> dict[str, Any]:
     from levers.serving.checkpoint import restore
     from levers.serving.predict import predict_file
 
-    predictions = predict_file(restore(args["ckpt_path"]), args["input"], args["output"])
-    log.info("wrote %d predictions to %s", len(predictions), args["output"])
+    predictions = predict_file(restore(cfg.ckpt_path), cfg.input, cfg.output)
+    log.info("wrote %d predictions to %s", len(predictions), cfg.output)
+    return {"input": cfg.input, "output": cfg.output, "rows": len(predictions)}
 
 
-def run_export(args: dict) -> None:
+def export_command(cfg: DictConfig) -> dict[str, Any]:
     from levers.serving.checkpoint import restore
     from levers.serving.export import export
 
-    path = export(restore(args["ckpt_path"]), args["format"], args["output"])
+    path = export(restore(cfg.ckpt_path), cfg.format, cfg.output)
     log.info("exported %s (inputs and outputs described in %s)", path, path.with_suffix(".json"))
+    return {"format": cfg.format, "output": str(path), "description": str(path.with_suffix(".json"))}
 
 
-RUNNERS: dict[str, Callable[[dict], None]] = {"eval": run_eval, "predict": run_predict, "export": run_export}
+COMMANDS: dict[str, Callable[[DictConfig], dict[str, Any]]] = {
+    "eval": eval_command,
+    "predict": predict_command,
+    "export": export_command,
+}
 
 
-def entry(command: str) -> Callable[[], None]:
-    """A console entry for one command: reads sys.argv, exits 2 with one line on a bad argument."""
+REQUIRED = {"eval": ("ckpt_path",), "predict": ("ckpt_path", "input"), "export": ("ckpt_path",)}
 
-    def _run() -> None:
-        logging.basicConfig(level=logging.INFO, format="[%(name)s][%(levelname)s] - %(message)s")
-        from levers.cli import quiet_known_noise
 
+def run_command(command: str, cfg: DictConfig) -> dict[str, Any]:
+    """Run one command on its composed config and write its summary.json (status, checkpoint, what it found)."""
+    unset = [key for key in REQUIRED[command] if OmegaConf.is_missing(cfg, key)]
+    if unset:
+        example = " ".join(f"{key}=..." for key in REQUIRED[command])
+        raise LeversConfigError(unset[0], None, f"set, e.g. `levers {command} {example}`")
+    summary = {"command": command, "ckpt_path": cfg.ckpt_path, **COMMANDS[command](cfg), "status": "completed"}
+    write_json_atomic(Path(cfg.paths.output_dir) / "summary.json", summary, durable=True)
+    return summary
+
+
+def hydra_app(command: str) -> Callable[[], None]:
+    """The console entry of one command: Hydra parses sys.argv; a bad value exits 2 with one line."""
+
+    @hydra.main(version_base="1.3", config_path=hydra_config_path(), config_name=command)
+    def app(cfg: DictConfig) -> None:
+        route_lightning_logs_through_hydra()
         quiet_known_noise()
         try:
-            RUNNERS[command](parse(command, sys.argv[1:]))
+            run_command(command, cfg)
         except LeversConfigError as error:
             log.error("config error: %s", error)
             raise SystemExit(2) from None
 
-    return _run
+    return app

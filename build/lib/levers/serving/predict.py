@@ -38,9 +38,7 @@ def predict_frame(restored: Restored, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def predict_file(restored: Restored, input_path: str, output_path: str) -> pd.DataFrame:
-    frame = read_frame(input_path, key="input")
-    if frame.empty:
-        raise LeversConfigError("input", input_path, "a table with at least one row to predict")
+    frame = read_frame(input_path, key="input", file_encoding=restored.file_encoding)
     predictions = predict_frame(restored, frame)
     Path(output_path).parent.mkdir(parents=True, exist_ok=True)
     if Path(output_path).suffix.lower() in (".parquet", ".pq"):

@@ -36,7 +36,7 @@ class Predictor(nn.Module):
 def _head(module: LitModel) -> str:
     if not module.task.is_classification:
         return "identity"
-    return "sigmoid" if module.loss_name == "bce" else "softmax"
+    return "sigmoid" if module.single_logit else "softmax"
 
 
 def build_predictor(module: LitModel) -> Predictor:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from levers.sweeps.charts import Chart
-from levers.sweeps.jobs import FAILED
+from levers.sweeps.jobs import is_failure
 from levers.sweeps.leaderboard import Leaderboard
 
 STYLE = """
@@ -26,7 +26,7 @@ def render_page(board: Leaderboard, charts: list[Chart], sweep_dir: str) -> str:
         if best
         else "<p>No job completed.</p>"
     )
-    failed = sum(job.status == FAILED for job in board.jobs)
+    failed = sum(is_failure(job.status) for job in board.jobs)
     figures = "\n".join(
         f'<figure id="chart-{chart.name}"><figcaption>{escape(chart.title)}</figcaption>{chart.svg}</figure>'
         for chart in charts

@@ -12,6 +12,14 @@ from typing import Any
 import yaml
 
 FAILED, PRUNED, COMPLETED = "failed", "pruned", "completed"
+SUCCEEDED = (COMPLETED, PRUNED)  # a pruned trial did what the study asked; every other status is a failed job
+
+
+def is_failure(status: str) -> bool:
+    """failed, diverged, interrupted, a diagnostic's verdict (overfit_failed...), or killed: the job did not finish
+    its work. Read from each job's summary.json, the one record that says how a job ended: a diverged job returns
+    NaN to Hydra (so the sweep goes on), which Hydra alone would count as completed."""
+    return status not in SUCCEEDED
 
 
 @dataclass

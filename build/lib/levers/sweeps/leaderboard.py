@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from levers.sweeps.jobs import COMPLETED, FAILED, PRUNED, Job
+from levers.sweeps.jobs import COMPLETED, FAILED, PRUNED, Job, is_failure
 
 STATUS_ORDER = {COMPLETED: 0, PRUNED: 1, "running": 2, "interrupted": 3, FAILED: 4}
 
@@ -81,7 +81,7 @@ def to_markdown(board: Leaderboard) -> str:
     escape = str.maketrans({"|": "\\|"})
     lines = ["| " + " | ".join(board.header()) + " |", "|" + "---|" * len(board.header())]
     for row in board.rows():
-        cells = [f"**{cell}**" if cell == FAILED else cell.translate(escape) for cell in row]
+        cells = [f"**{cell}**" if i == 2 and is_failure(cell) else cell.translate(escape) for i, cell in enumerate(row)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from levers.sweeps.jobs import FAILED, load_jobs
+from levers.sweeps.jobs import is_failure, load_jobs
 from levers.sweeps.leaderboard import Leaderboard, rank_jobs, to_markdown, to_text, write_csv
 
 log = logging.getLogger(__name__)
@@ -22,7 +22,8 @@ class Report:
 
     @property
     def failed(self) -> int:
-        return sum(job.status == FAILED for job in self.board.jobs)
+        """Jobs that failed in any way (failed, diverged, interrupted, killed): the sweep's exit code is 1 if any."""
+        return sum(is_failure(job.status) for job in self.board.jobs)
 
     def summary_text(self) -> str:
         """The terminal table, the best job's directory and command line, and where the files are."""
@@ -60,7 +61,8 @@ def build_report(sweep_dir: str | Path) -> Report:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`levers report <sweep dir>`: exit 0 when every job completed (or was pruned), 1 if some failed, 2 on no jobs."""
+    """`levers report <sweep dir>`: exit 0 when every job completed (or was pruned), 1 if some failed (or diverged...),
+    2 on no jobs."""
     parser = argparse.ArgumentParser(prog="levers report", description=__doc__)
     parser.add_argument("sweep_dir", type=Path, help="a multirun directory, e.g. outputs/multirun/<date>_<time>_...")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)

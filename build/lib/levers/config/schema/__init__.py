@@ -14,7 +14,7 @@ from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
-from levers.config.schema import data, diagnostics, loss, model, optimization, scheduler, table, trainer
+from levers.config.schema import data, diagnostics, loss, model, optimization, scheduler, serving, table, trainer
 from levers.config.schema.top import TrainConfig
 
 FAMILIES = (data, model, loss, optimization, scheduler, trainer, diagnostics, table)
@@ -29,9 +29,12 @@ def all_options() -> dict[str, dict[str, Any]]:
 
 
 def register_schemas() -> None:
-    """Store every schema under `schema/<group>/<name>` and the top level as `levers_schema`."""
+    """Store every schema under `schema/<group>/<name>`, the top level as `levers_schema`, and each checkpoint
+    command's as `levers_<command>_schema`."""
     store = ConfigStore.instance()
     store.store(name="levers_schema", node=TrainConfig)
+    for command, node in serving.SCHEMAS.items():
+        store.store(name=f"levers_{command}_schema", node=node)
     for group, schemas in all_options().items():
         for name, node in schemas.items():
             store.store(group=f"schema/{group}", name=name, node=node)

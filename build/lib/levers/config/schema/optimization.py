@@ -67,7 +67,6 @@ class AdagradConfig(OptimizerConfig):
     lr_decay: float = 0.0
     initial_accumulator_value: float = 0.0
     eps: float = 1e-10
-    reset_every_n_epochs: int | None = None  # zero the accumulated squared gradients every n epochs (levers)
 
 
 # --- regularization ---------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ class TableDataConfig(DataConfig):
     impute: str = "error"  # error | drop | median | mean: missing values, filled with train-split statistics
     encoding: str = "onehot"  # onehot | error: text columns one-hot encoded with the train split's categories
     categorical: list[str] = field(default_factory=list)  # numeric columns to one-hot encode too (codes, ids)
+    file_encoding: str = "utf-8"  # the CSV's text encoding (a Python codec name: utf-8, latin-1, cp1252...)
 
 
 OPTIONS: dict[str, dict[str, Any]] = {"data": {"table": TableDataConfig}}

@@ -94,6 +94,7 @@ class LearningRateMonitorConfig:
 class NonFiniteGuardConfig:
     _target_: str = "levers.callbacks.guard.NonFiniteGuard"
     every_n_steps: int = 50  # on an accelerator, host syncs this often (on CPU: every step, free)
+    divergence_factor: float | None = 1e4  # a loss above this many times the first step's is diverged (null: off)
 
 
 @dataclass
@@ -112,6 +113,15 @@ class OptunaPruningConfig:
 
 
 @dataclass
+class AdagradResetConfig:
+    """With optimizer=adagrad: its accumulated squared gradients only grow, so its steps shrink until it stalls;
+    zeroing them every few epochs is the practice guide's remedy."""
+
+    _target_: str = "levers.callbacks.adagrad_reset.AdagradReset"
+    every_n_epochs: int | None = None  # null: never
+
+
+@dataclass
 class CallbacksConfig:
     """Each entry is a `_target_` node; set one to null to switch it off."""
 
@@ -122,6 +132,7 @@ class CallbacksConfig:
     lr_monitor: LearningRateMonitorConfig | None = field(default_factory=LearningRateMonitorConfig)
     nonfinite_guard: NonFiniteGuardConfig | None = field(default_factory=NonFiniteGuardConfig)
     monitor: LayerMonitorConfig | None = None  # per-layer statistics; on with `callbacks=monitor`
+    adagrad_reset: AdagradResetConfig | None = field(default_factory=AdagradResetConfig)
     optuna_pruning: OptunaPruningConfig | None = None  # switched on by hparams_search=optuna
 
 

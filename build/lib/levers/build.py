@@ -1,0 +1,160 @@
+"""The composition root: the one place that reads the whole config and turns it into the objects of a run.
+
+Everything is decided before it is built: the learning rate (an `optimizer.lr=auto` range test runs on a probe
+module first), then the module with its final optimizer, then callbacks, loggers and the Trainer. Below this module,
+functions take the typed pieces they need (a loss choice, a model node, an optimizer factory), not the whole config.
+
+    data      <- cfg.data, cfg.scaling, cfg.seed           (levers.data.datamodule)
+    loss      <- cfg.loss + the data's task                 (levers.losses)
+    model     <- cfg.model + the data's shape               (levers.models)
+    optimizer <- cfg.optimizer (+ the lr a range test chose) (levers.optim)
+    module    <- all of the above + cfg.scheduler, cfg.regularization (levers.module)
+    callbacks <- cfg.callbacks + levers switched on in other groups (SWA)
+    loggers   <- cfg.logger;  Trainer <- cfg.trainer
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pytorch_lightning as pl
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.callbacks import StochasticWeightAveraging
+from pytorch_lightning.utilities.seed import isolate_rng
+
+from levers.checkpoint_io import AtomicCheckpointIO
+from levers.config.validate import validate_monitor
+from levers.data.datamodule import TabularDataModule
+from levers.data.scaling import AffineScaler
+from levers.data.task import TaskSpec
+from levers.fused_steps import fused_steps_for
+from levers.losses import build_loss
+from levers.metrics import loggable_names
+from levers.models import build_model
+from levers.module import LitModel
+from levers.optim import optimizer_factory
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Built:
+    """What every mode starts from: the prepared data and the LightningModule (initial weights)."""
+
+    data: TabularDataModule
+    module: LitModel
+
+
+def build(cfg: DictConfig) -> Built:
+    """Seed, load and split the data, size the model from it, wrap it in the LightningModule.
+
+    `cfg` has already passed validate_config; a numeric lr (an `auto` one is decided by `decide_lr` first).
+    """
+    data = build_data(cfg)
+    return Built(data, module_for(cfg, data))
+
+
+def build_data(cfg: DictConfig) -> TabularDataModule:
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    data = TabularDataModule(cfg.data, cfg.scaling.method, cfg.seed)
+    validate_monitor(cfg.monitor, loggable_names(data.task))
+    return data
+
+
+def module_for(cfg: DictConfig, data: TabularDataModule, lr: float | None = None) -> LitModel:
+    return build_module(cfg, data.task, data.num_features, data.feature_scaler, data.target_scaler, lr)
+
+
+def build_module(
+    cfg: DictConfig,
+    task: TaskSpec,
+    num_features: int,
+    feature_scaler: AffineScaler,
+    target_scaler: AffineScaler,
+    lr: float | None = None,
+) -> LitModel:
+    """Config + data facts -> the LightningModule; also what rebuilds a model from its checkpoint's recipe."""
+    loss = build_loss(cfg.loss, task)
+    net = build_model(cfg.model, num_features, loss.output_units(task))
+    return LitModel(
+        net,
+        loss,
+        task,
+        optimizer=optimizer_factory(cfg.optimizer, lr),
+        scheduler=cfg.scheduler,
+        feature_scaler=feature_scaler,
+        target_scaler=target_scaler,
+        l1=cfg.regularization.l1,
+        l1_activity=cfg.regularization.l1_activity,
+    )
+
+
+def decide_lr(cfg: DictConfig, data: TabularDataModule) -> tuple[DictConfig, dict[str, Any] | None]:
+    """`optimizer.lr=auto`: an LR range test on a probe module, then the config with the chosen number.
+
+    The probe is built and swept with the random state set aside, so the module built afterwards (and its dropout
+    masks) are those of a run started with `optimizer.lr=<the chosen number>`.
+    """
+    if cfg.optimizer.lr != "auto":
+        return cfg, None
+    from levers.diagnostics import lr_find
+
+    with isolate_rng():
+        probe = module_for(cfg, data, lr=cfg.diagnostics.lr_find.min_lr)  # the sweep sets every lr itself
+        choice = lr_find.choose_lr(cfg, data, probe)
+    chosen = copy.deepcopy(cfg)  # the caller's config stays as it was
+    chosen.optimizer.lr = choice["lr"]
+    return chosen, choice
+
+
+def build_trainer(cfg: DictConfig, callbacks: Sequence[pl.Callback], **display: Any) -> pl.Trainer:
+    """The configured Trainer with the configured callbacks and loggers, checkpoints written atomically."""
+    return instantiate(
+        cfg.trainer,
+        callbacks=[*instantiate_entries(cfg.callbacks), *lever_callbacks(cfg), *callbacks],
+        logger=instantiate_entries(cfg.logger) or False,
+        plugins=[AtomicCheckpointIO()],
+        **display,
+    )
+
+
+def instantiate_entries(group: DictConfig | None) -> list[Any]:
+    """Instantiate every entry of a callbacks/logger group that is switched on (a `_target_` node)."""
+    if not group:
+        return []
+    entries = [group[key] for key in group if not OmegaConf.is_missing(group, key)]  # unset loggers are MISSING
+    return [instantiate(node) for node in entries if node is not None and "_target_" in node]
+
+
+def lever_callbacks(cfg: DictConfig) -> list[pl.Callback]:
+    """Callbacks that levers in other groups switch on (regularization)."""
+    callbacks: list[pl.Callback] = []
+    if uses_swa(cfg):
+        reg = cfg.regularization
+        callbacks.append(
+            StochasticWeightAveraging(
+                swa_lrs=reg.swa_lr, swa_epoch_start=reg.swa_epoch_start, annealing_epochs=reg.swa_annealing_epochs
+            )
+        )
+    return callbacks
+
+
+def uses_swa(cfg: DictConfig) -> bool:
+    return cfg.regularization.swa_lr is not None
+
+
+def fuse_steps(cfg: DictConfig, trainer: pl.Trainer, built: Built) -> None:
+    """Hand the module its fused loop (several optimizer steps per Lightning step) when `steps_per_call` allows
+    it; decided from the config and the built Trainer (strategy, precision, callbacks), once, before fit."""
+    fused = fused_steps_for(cfg, trainer)
+    if fused is None:
+        return
+    trainer.gradient_clip_val = None  # Lightning refuses to clip under manual optimization; the loop clips itself
+    built.module.use_fused_steps(fused)
+    built.data.steps_per_call = fused.plan.steps
+    log.debug("%d optimizer steps per Lightning step", fused.plan.steps)

@@ -1,0 +1,30 @@
+"""What every levers command does to the log before it starts: one path for Lightning's lines, known noise off."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+
+def route_lightning_logs_through_hydra() -> None:
+    """Lightning installs its own stderr handler; Hydra's root handlers then print every line a second time
+    and miss the run's log file. One path: Lightning's records go to Hydra's handlers only."""
+    for name in ("pytorch_lightning", "lightning.pytorch", "lightning.fabric", "lightning_fabric"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+
+
+# Known, harmless warnings from the stack that would otherwise bury the run's own lines.
+KNOWN_NOISE = (
+    r".*isinstance\(treespec, LeafSpec\).*",  # Lightning 2.6 vs torch 2.13 pytree deprecation
+    r"Experiment logs directory .* exists and is not empty.*",  # CSVLogger writes beside Hydra's files
+    r"The number of training batches .* is smaller than the logging interval.*",  # we log per epoch
+    r".*does not have many workers.*",  # batches come from memory, not DataLoader workers
+    r".*self.log\('(val|test)/.*sync_dist=True.*",  # under DDP every rank evaluates the whole val/test split
+)
+
+
+def quiet_known_noise() -> None:
+    for pattern in KNOWN_NOISE:
+        warnings.filterwarnings("ignore", message=pattern)
