@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from levers.optim import configure_optimization, optimizer_factory
+from levers.optim import Schedule, configure_optimization, optimizer_factory
 from tests.in_training import run_with
 
 
@@ -17,7 +17,9 @@ def trajectory(make_cfg, scheduler: str, *overrides: str, steps: int, total: int
     """lr (and momentum) after each scheduler step; `metric` feeds reduce-on-plateau."""
     cfg = make_cfg(f"scheduler={scheduler}", *overrides)
     parameter = torch.nn.Parameter(torch.zeros(1))
-    built = configure_optimization(optimizer_factory(cfg.optimizer), cfg.scheduler, [parameter], total or steps)
+    built = configure_optimization(
+        optimizer_factory(cfg.optimizer), Schedule.of(cfg.scheduler), [parameter], total or steps
+    )
     optimizer, scheduler_ = built["optimizer"], built["lr_scheduler"]["scheduler"]
     lrs, momenta = [optimizer.param_groups[0]["lr"]], []
     for step in range(steps):
@@ -92,7 +94,7 @@ def test_a_scheduler_spanning_the_run_needs_a_finite_length(make_cfg):
     cfg = make_cfg("scheduler=cosine")
     with pytest.raises(ValueError, match="trainer.max_epochs"):
         configure_optimization(
-            optimizer_factory(cfg.optimizer), cfg.scheduler, [torch.nn.Parameter(torch.zeros(1))], None
+            optimizer_factory(cfg.optimizer), Schedule.of(cfg.scheduler), [torch.nn.Parameter(torch.zeros(1))], None
         )
 
 

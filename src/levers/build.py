@@ -37,7 +37,7 @@ from levers.losses import build_loss
 from levers.metrics import loggable_names
 from levers.models import build_model
 from levers.module import LitModel
-from levers.optim import optimizer_factory
+from levers.optim import Schedule, optimizer_factory
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def build_module(
         loss,
         task,
         optimizer=optimizer_factory(cfg.optimizer, lr),
-        scheduler=cfg.scheduler,
+        scheduler=Schedule.of(cfg.scheduler),
         feature_scaler=feature_scaler,
         target_scaler=target_scaler,
         l1=cfg.regularization.l1,

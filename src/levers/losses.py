@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from hydra.utils import instantiate
-from omegaconf import DictConfig
 from torch import nn
 
 from levers.data.task import TaskSpec
@@ -45,11 +46,11 @@ class LossChoice:
         return task.num_classes if task.is_classification else task.num_targets
 
 
-def build_loss(config: DictConfig, task: TaskSpec) -> LossChoice:
-    name = config.name
+def build_loss(config: Mapping[str, Any], task: TaskSpec) -> LossChoice:
+    name = config["name"]
     if name == "auto":
         name = AUTO_LOSS[task.kind]
-        config = DictConfig({"_target_": AUTO_TARGETS[name]})
+        config = {"_target_": AUTO_TARGETS[name]}
     if task.kind not in COMPATIBLE_TASKS[name]:
         allowed = [loss for loss, tasks in COMPATIBLE_TASKS.items() if task.kind in tasks]
         raise LeversConfigError("loss", name, f"a {task.kind} task takes one of {', '.join(allowed)} (or auto)")

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from omegaconf import DictConfig
 from torch import nn
 
 from levers.data.scaling import AffineScaler
@@ -15,7 +14,7 @@ from levers.fused_steps import FusedSteps
 from levers.lightning_compat import continue_step_count
 from levers.losses import LossChoice
 from levers.metrics import build_metrics
-from levers.optim import OptimizerFactory, configure_optimization
+from levers.optim import OptimizerFactory, Schedule, configure_optimization
 
 
 class LitModel(pl.LightningModule):
@@ -31,7 +30,7 @@ class LitModel(pl.LightningModule):
         loss: LossChoice,
         task: TaskSpec,
         optimizer: OptimizerFactory,
-        scheduler: DictConfig,
+        scheduler: Schedule,
         feature_scaler: AffineScaler,
         target_scaler: AffineScaler,
         l1: float = 0.0,
@@ -41,7 +40,7 @@ class LitModel(pl.LightningModule):
         self.net, self.loss_fn, self.loss_name, self.task = net, loss.module, loss.name, task
         self.single_logit = loss.single_logit
         self.feature_scaler, self.target_scaler = feature_scaler, target_scaler
-        self.optimizer_factory, self.scheduler_config = optimizer, scheduler
+        self.optimizer_factory, self.schedule = optimizer, scheduler
         self.l1, self.l1_activity = l1, l1_activity
         metrics = build_metrics(task, binary_logit=loss.single_logit)
         self.val_metrics = metrics.clone(prefix="val/")
@@ -124,11 +123,11 @@ class LitModel(pl.LightningModule):
         return self.target_scaler.inverse(output).squeeze(-1), self.target_scaler.inverse(target).squeeze(-1)
 
     def configure_optimizers(self) -> dict[str, Any]:
-        if self.scheduler_config.interval != "step":
+        if self.schedule.interval != "step":
             total = self.trainer.max_epochs
         elif self.fused_steps is None:
             total = self.trainer.estimated_stepping_batches
         else:  # Lightning's estimate counts calls; a schedule spans optimizer steps
             total = self.fused_steps.optimizer_steps(self.trainer)
-        optimization = configure_optimization(self.optimizer_factory, self.scheduler_config, self.parameters(), total)
+        optimization = configure_optimization(self.optimizer_factory, self.schedule, self.parameters(), total)
         return optimization if self.fused_steps is None else self.fused_steps.manual(optimization)

@@ -5,17 +5,33 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig
 
 OptimizerFactory = Callable[[Iterable[torch.nn.Parameter]], torch.optim.Optimizer]
 
 
-def optimizer_factory(config: DictConfig, lr: float | None = None) -> OptimizerFactory:
+@dataclass(frozen=True)
+class Schedule:
+    """The `scheduler` group as the module needs it: the partial torch scheduler node (None: a constant lr), and
+    when Lightning steps it (`interval`, `frequency`) on what metric (`monitor`, reduce-on-plateau)."""
+
+    scheduler: Mapping[str, Any] | None
+    interval: str = "epoch"
+    frequency: int = 1
+    monitor: str = "val/loss"
+
+    @classmethod
+    def of(cls, group: Mapping[str, Any]) -> Schedule:
+        node = group.get("scheduler")
+        return cls(dict(node) if node is not None else None, group["interval"], group["frequency"], group["monitor"])
+
+
+def optimizer_factory(config: Mapping[str, Any], lr: float | None = None) -> OptimizerFactory:
     """The partial torch optimizer (with `lr` in place of the configured one when given); lists come through as
     plain lists so checkpoints load with weights_only."""
     return instantiate(config, _convert_="all", **({"lr": lr} if lr is not None else {}))
@@ -23,7 +39,7 @@ def optimizer_factory(config: DictConfig, lr: float | None = None) -> OptimizerF
 
 def configure_optimization(
     optimizer: OptimizerFactory,
-    scheduler: DictConfig,
+    scheduler: Schedule,
     parameters: Iterable[torch.nn.Parameter],
     total_steps: int | None = None,
 ) -> dict[str, Any]:
