@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from levers.errors import LeversRunFailed
 from levers.run import train
 
 KFOLD = ["data.folds=3", "data.limit=300", "trainer.max_epochs=2"]
@@ -49,3 +51,10 @@ def test_kfold_reports_three_fold_metrics_their_mean_and_std(kfold_run):
     assert summary["cv"]["std"] == pytest.approx(np.std(values))
     assert summary["best_value"] == returned == pytest.approx(np.mean(values))
     assert summary["test"]["test/acc"] == pytest.approx(np.mean([f["test"]["test/acc"] for f in summary["folds"]]))
+
+
+def test_a_diverged_fold_marks_the_kfold_summary_diverged(make_cfg):
+    cfg = make_cfg("data.folds=2", "optimizer=sgd", "optimizer.lr=1e6", "trainer.max_epochs=2")
+    with pytest.raises(LeversRunFailed):
+        train(cfg)
+    assert json.loads((Path(cfg.paths.output_dir) / "summary.json").read_text())["status"] == "diverged"

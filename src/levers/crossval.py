@@ -34,7 +34,7 @@ def cross_validate(cfg: DictConfig, train_one: Callable[[DictConfig], float]) ->
             folds.append(json.loads((out / f"fold_{fold}" / "summary.json").read_text()))
             write_json_atomic(out / "summary.json", summarize(folds, k, out, "running"))
     except BaseException as error:
-        failed = summarize(folds, k, out, "failed") | {"error": f"{type(error).__name__}: {error}"}
+        failed = summarize(folds, k, out, _status_of(error)) | {"error": f"{type(error).__name__}: {error}"}
         write_json_atomic(out / "summary.json", failed)
         raise
     summary = summarize(folds, k, out, "completed")
@@ -64,3 +64,12 @@ def summarize(folds: list[dict[str, Any]], k: int, out: Path, status: str) -> di
         "test_std": {key: float(np.std([t[key] for t in tests if key in t])) for key in keys},
         "folds": [{"fold": i, **{key: f.get(key) for key in FOLD_KEYS}} for i, f in enumerate(folds)],
     }
+
+
+def _status_of(error: BaseException) -> str:
+    """What the k-fold summary says of a fold that stopped: as a single run's summary.json would."""
+    from pytorch_lightning.utilities.exceptions import SIGTERMException
+
+    if isinstance(error, KeyboardInterrupt | SIGTERMException):
+        return "interrupted"
+    return getattr(error, "status", "failed")  # e.g. "diverged" from a LeversRunFailed
