@@ -1,1 +1,0 @@
-"""Lightning callbacks levers adds to the ones configured in the `callbacks` group."""

@@ -1,1 +1,0 @@
-"""Data: sources, splitting, scaling and in-memory batching."""

@@ -1,1 +1,0 @@
-"""Sweeps that compare: the report (leaderboard, charts, HTML), the Hydra callback, Optuna pruning from the job."""
