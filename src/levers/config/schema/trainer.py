@@ -11,14 +11,13 @@ from omegaconf import MISSING
 
 from levers.config.schema.checks import AT_LEAST_ONE, Check, above, at_least, checked, one_of
 
-EVERY_N = AT_LEAST_ONE
 MAX_EPOCHS = Check(lambda v: v >= 1 or v == -1, ">= 1 (or -1 for no limit)")
 
 
 @dataclass
 class TrainerConfig:
     _target_: str = MISSING
-    accelerator: str = "auto"
+    accelerator: str = "auto"  # cpu | gpu | auto
     devices: Any = "auto"
     strategy: Any = "auto"
     num_nodes: int = checked(1, AT_LEAST_ONE)
@@ -60,7 +59,7 @@ class ModelCheckpointConfig:
     mode: str = "${monitor_mode}"
     save_top_k: int = checked(1, at_least(-1, ">= -1 (-1: every epoch, 0: none)"))  # the best k by the monitor
     save_last: bool = False  # last.ckpt comes from `last_checkpoint`, every epoch
-    every_n_epochs: int = checked(1, EVERY_N)
+    every_n_epochs: int = checked(1, AT_LEAST_ONE)
     auto_insert_metric_name: bool = False
 
 
@@ -74,7 +73,7 @@ class LastCheckpointConfig:
     filename: str = "last"
     monitor: str | None = None  # no metric: the one kept is the newest
     save_top_k: int = 1
-    every_n_epochs: int = checked(1, EVERY_N)
+    every_n_epochs: int = checked(1, AT_LEAST_ONE)
     enable_version_counter: bool = False  # overwrite last.ckpt, never last-v1.ckpt
 
 
@@ -85,7 +84,7 @@ class PeriodicCheckpointConfig:
     _target_: str = MISSING
     dirpath: str = "${paths.output_dir}/checkpoints/periodic"
     filename: str = "epoch_{epoch:03d}"
-    every_n_epochs: int = checked(5, EVERY_N)
+    every_n_epochs: int = checked(5, AT_LEAST_ONE)
     save_top_k: int = -1
     monitor: str | None = None
     auto_insert_metric_name: bool = False
@@ -101,7 +100,8 @@ class LearningRateMonitorConfig:
 @dataclass
 class NonFiniteGuardConfig:
     _target_: str = MISSING
-    every_n_steps: int = checked(50, EVERY_N)  # on an accelerator, host syncs this often (on CPU: every step, free)
+    # on an accelerator, the host syncs this often (on CPU: every step, free)
+    every_n_steps: int = checked(50, AT_LEAST_ONE)
     # a loss above this many times the run's first is diverged (null: NaN/inf only)
     divergence_factor: float | None = checked(1e4, above(1, "null (NaN/inf only) or > 1", nullable=True))
 
@@ -109,7 +109,7 @@ class NonFiniteGuardConfig:
 @dataclass
 class LayerMonitorConfig:
     _target_: str = MISSING
-    every_n_steps: int = checked(20, EVERY_N)  # training steps between two measurements
+    every_n_steps: int = checked(20, AT_LEAST_ONE)  # training steps between two measurements
     output_dir: str = "${paths.output_dir}"
     plot: bool = True  # monitor.png at the end of the run
 
