@@ -1,142 +1,64 @@
 """Range and consistency checks that types alone cannot express; each failure names key, value and allowed range.
 
-Run before any data is loaded or any model built, so a bad value costs milliseconds, not a training run.
+Run before any data is loaded or any model built, so a bad value costs milliseconds, not a training run. A key's
+range rule is written on its schema field (`levers.config.schema.checks`); this module walks the composed config
+with the schema of each node and applies them, then the rules that relate several keys (splits, fold, Adagrad reset).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, fields, is_dataclass
+from collections.abc import Iterator
+from dataclasses import fields, is_dataclass
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from levers.config.schema.diagnostics import LR_SUGGESTIONS, MODES
-from levers.data.scaling import SCALING_METHODS
+from levers.config.schema.checks import CHECK, Check, ChoiceOf
 from levers.errors import LeversConfigError
-from levers.models.activations import ACTIVATIONS
-from levers.models.init import DISTRIBUTIONS, INIT_SCHEMES
-from levers.models.mlp import SHAPES
-
-
-@dataclass(frozen=True)
-class Rule:
-    key: str
-    accepts: Callable[[object], bool]
-    allowed: str
-
-
-def _positive(v) -> bool:
-    return v > 0
-
-
-def _fraction(v) -> bool:
-    return 0 <= v < 1
-
-
-def _lr(v) -> bool:
-    return v == "auto" or (isinstance(v, int | float) and not isinstance(v, bool) and v > 0)
-
-
-def _int_in(low: int, high: int) -> Callable[[object], bool]:
-    """An integer (not a bool, which is an int to Python) in [low, high]."""
-    return lambda v: type(v) is int and low <= v <= high
-
-
-# Bounds that reject nonsense (model.depth=1000000 would build a million layers before failing) yet allow every
-# real use: a plain MLP stops training well before 64 layers, and a 65536-wide layer already holds 4e9 weights.
-MAX_SEED = 2**32 - 1  # numpy's seed range, which pl.seed_everything passes the seed to
-MAX_DEPTH, MAX_WIDTH = 64, 65536
-
-
-def _one_of(*choices: str) -> tuple[Callable[[object], bool], str]:
-    return (lambda v: v in choices), f"one of {', '.join(choices)}"
-
-
-RULES: tuple[Rule, ...] = (
-    Rule("seed", _int_in(0, MAX_SEED), f"an integer in 0..{MAX_SEED}"),
-    Rule("mode", *_one_of(*MODES)),
-    Rule("optimizer.lr", _lr, "> 0, or auto (an LR range test picks it)"),
-    Rule("optimizer.weight_decay", lambda v: v >= 0, ">= 0"),
-    Rule("optimizer.momentum", _fraction, "in [0, 1)"),
-    Rule("regularization.dropout", _fraction, "in [0, 1)"),
-    Rule("regularization.weight_decay", lambda v: v >= 0, ">= 0"),
-    Rule("regularization.l1", lambda v: v >= 0, ">= 0"),
-    Rule("regularization.l1_activity", lambda v: v >= 0, ">= 0"),
-    Rule("regularization.swa_lr", lambda v: v is None or v > 0, "null (off) or > 0"),
-    Rule("regularization.swa_epoch_start", lambda v: v >= 0, ">= 0"),
-    Rule("data.holdout_last", lambda v: v is None or v >= 1, "null or >= 1"),
-    Rule("model.dropout", _fraction, "in [0, 1)"),
-    Rule("model.depth", _int_in(0, MAX_DEPTH), f"0..{MAX_DEPTH} hidden layers (0 = a linear model)"),
-    Rule("model.width", _int_in(1, MAX_WIDTH), f"1..{MAX_WIDTH} units per hidden layer"),
-    Rule("model.hidden_size", _int_in(1, MAX_WIDTH), f"1..{MAX_WIDTH}"),
-    Rule("model.num_layers", _int_in(1, MAX_DEPTH), f"1..{MAX_DEPTH}"),
-    Rule("model.activation", *_one_of(*ACTIVATIONS)),
-    Rule("model.init", *_one_of(*INIT_SCHEMES)),
-    Rule("model.init_distribution", *_one_of(*DISTRIBUTIONS)),
-    Rule("model.shape", *_one_of(*SHAPES)),
-    Rule("scaling.method", *_one_of(*SCALING_METHODS)),
-    Rule("data.batch_size", lambda v: v >= 1, ">= 1"),
-    Rule("data.eval_batch_size", lambda v: v >= 1, ">= 1"),
-    Rule("data.val_fraction", _fraction, "in [0, 1)"),
-    Rule("data.test_fraction", _fraction, "in [0, 1)"),
-    Rule("data.limit", lambda v: v is None or v >= 2, "null or >= 2"),
-    Rule("data.folds", lambda v: v >= 1, ">= 1 (1: one train/val split; k >= 2: k-fold cross-validation)"),
-    Rule("data.on_device", lambda v: v == "auto" or isinstance(v, bool), "auto, true or false"),
-    Rule("data.task", *_one_of("auto", "multiclass", "binary", "regression")),
-    Rule("data.target_scaling", *_one_of("standard", "none")),
-    Rule("monitor_mode", *_one_of("min", "max")),
-    Rule("progress_every", lambda v: v >= 1, ">= 1"),
-    Rule("steps_per_call", lambda v: v == "auto" or (type(v) is int and v >= 1), "auto or an integer >= 1"),
-    Rule("scheduler.interval", *_one_of("epoch", "step")),
-    Rule("trainer.max_epochs", lambda v: v >= 1 or v == -1, ">= 1 (or -1 for no limit)"),
-    Rule("trainer.gradient_clip_val", lambda v: v is None or v > 0, "null or > 0"),
-    Rule("trainer.gradient_clip_algorithm", *_one_of("norm", "value")),
-    Rule("trainer.num_nodes", lambda v: v >= 1, ">= 1"),
-    Rule("trainer.accumulate_grad_batches", lambda v: v >= 1, ">= 1"),
-    Rule("trainer.check_val_every_n_epoch", lambda v: v >= 1, ">= 1"),
-    Rule("trainer.log_every_n_steps", lambda v: v >= 1, ">= 1"),
-    Rule("callbacks.early_stopping.patience", lambda v: v >= 0, ">= 0 (epochs without improvement)"),
-    Rule("callbacks.early_stopping.min_delta", lambda v: v >= 0, ">= 0"),
-    Rule("callbacks.model_checkpoint.save_top_k", lambda v: v >= -1, ">= -1 (-1: every epoch, 0: none)"),
-    Rule("callbacks.model_checkpoint.every_n_epochs", lambda v: v >= 1, ">= 1"),
-    Rule("callbacks.last_checkpoint.every_n_epochs", lambda v: v >= 1, ">= 1"),
-    Rule("callbacks.periodic_checkpoint.every_n_epochs", lambda v: v >= 1, ">= 1"),
-    Rule("diagnostics.lr_find.min_lr", _positive, "> 0"),
-    Rule("diagnostics.lr_find.num_steps", lambda v: v >= 5, ">= 5"),
-    Rule("diagnostics.lr_find.smoothing", _fraction, "in [0, 1)"),
-    Rule("diagnostics.lr_find.divergence_factor", lambda v: v > 1, "> 1"),
-    Rule("diagnostics.lr_find.suggestion", *_one_of(*LR_SUGGESTIONS)),
-    Rule("diagnostics.overfit.batches", lambda v: v >= 1, ">= 1"),
-    Rule("diagnostics.overfit.max_epochs", lambda v: v >= 1, ">= 1"),
-    Rule("diagnostics.overfit.loss_factor", lambda v: v > 1, "> 1"),
-    Rule("diagnostics.gradcheck.batch_size", lambda v: v >= 1, ">= 1"),
-    Rule("diagnostics.gradcheck.samples_per_tensor", lambda v: v >= 1, ">= 1"),
-    Rule("diagnostics.gradcheck.eps", _positive, "> 0"),
-    Rule("diagnostics.gradcheck.tolerance", _positive, "> 0"),
-    Rule("callbacks.monitor.every_n_steps", lambda v: v >= 1, ">= 1"),
-    Rule("callbacks.adagrad_reset.every_n_epochs", lambda v: v is None or v >= 1, "null (never) or >= 1"),
-    Rule("callbacks.nonfinite_guard.every_n_steps", lambda v: v >= 1, ">= 1"),
-    Rule("callbacks.nonfinite_guard.divergence_factor", lambda v: v is None or v > 1, "null (NaN/inf only) or > 1"),
-)
 
 
 def validate_config(cfg: DictConfig) -> None:
     """Raise LeversConfigError on the first unknown key or value outside its allowed range."""
     _reject_unknown_keys(cfg, "")
     _lr_as_float(cfg)
-    for rule in RULES:
-        value = OmegaConf.select(cfg, rule.key, default=_ABSENT)
-        if value is _ABSENT:
-            continue
-        try:
-            ok = rule.accepts(value)
-        except TypeError:
-            ok = False
-        if not ok:
-            raise LeversConfigError(rule.key, value, rule.allowed)
+    _apply_field_checks(cfg)
     _validate_splits(cfg)
     _validate_fold(cfg)
     _validate_adagrad_reset(cfg)
+
+
+def _apply_field_checks(cfg: DictConfig) -> None:
+    """Values set in place are checked before those that follow another key by interpolation (`model.dropout`
+    follows `regularization.dropout`), so a bad value is reported at the key the user set."""
+    checked = list(_checked_values(cfg, ""))
+    for key, value, check, _ in sorted(checked, key=lambda item: item[3]):
+        if not _accepts(check, value):
+            raise LeversConfigError(key, value, check.allowed)
+
+
+def _checked_values(node: DictConfig, path: str) -> Iterator[tuple[str, Any, Check | ChoiceOf, bool]]:
+    """(dotted key, value, check, is an interpolation) for every field of the node's schema that carries a check,
+    in the config's order, then the same for every sub-node."""
+    schema = OmegaConf.get_type(node)
+    checks = {f.name: f.metadata[CHECK] for f in fields(schema) if CHECK in f.metadata} if _is_schema(schema) else {}
+    for key in node:
+        child = node._get_node(key)
+        if key in checks and not child._is_missing():
+            yield f"{path}{key}", node[key], checks[key], child._is_interpolation()
+        if isinstance(child, DictConfig) and not child._is_none() and not child._is_missing():
+            yield from _checked_values(child, f"{path}{key}.")
+
+
+def _is_schema(kind: Any) -> bool:
+    return kind is not None and is_dataclass(kind)
+
+
+def _accepts(check: Check | ChoiceOf, value: Any) -> bool:
+    """A value of a type the rule cannot compare (`None >= 1`) is out of range, not a crash."""
+    try:
+        return bool(check.accepts(value))
+    except TypeError:
+        return False
 
 
 def _validate_adagrad_reset(cfg: DictConfig) -> None:
@@ -204,6 +126,3 @@ class _Deleted:
 
     def __repr__(self) -> str:
         return f"<deleted by ~{self.key}>"
-
-
-_ABSENT = object()

@@ -1,8 +1,13 @@
 """Typed schemas for every config group, registered in Hydra's ConfigStore.
 
 Each option's YAML starts with ``defaults: [/schema/<group>/<option>@_here_, _self_]`` so that a misspelt key
-or a value of the wrong type fails at composition time with OmegaConf's message naming the key. Value ranges
-(lr > 0, dropout in [0, 1), ...) are checked afterwards by :mod:`levers.config.validate`.
+or a value of the wrong type fails at composition time with OmegaConf's message naming the key.
+
+One source of truth per lever: a key's type, default and range rule (``checked(default, check)``, see
+:mod:`levers.config.schema.checks`) are written once, on its dataclass field; the option's YAML writes its
+``_target_`` (which class it builds, readable where the option is chosen) and only the values in which it differs
+from the schema (tests/config/test_single_source.py holds both). :mod:`levers.config.validate` applies the range
+rules after composition.
 
 One module per group family; each exports ``OPTIONS = {group: {schema name: dataclass}}``.
 A new family adds its module and one entry to ``FAMILIES``.

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from levers.config.schema.checks import AT_LEAST_ONE, FRACTION, POSITIVE, above, at_least, checked, one_of
+
 MODES = ("train", "lr_find", "overfit", "gradcheck")
 LR_SUGGESTIONS = ("half_divergence", "steepest")
 
@@ -13,21 +15,23 @@ LR_SUGGESTIONS = ("half_divergence", "steepest")
 class LRFindConfig:
     """Leslie Smith's range test: the lr grows exponentially from min_lr to max_lr over num_steps batches."""
 
-    min_lr: float = 1e-6
-    max_lr: float = 10.0
-    num_steps: int = 100
-    smoothing: float = 0.8  # EMA factor of the plotted loss (0 = raw)
-    divergence_factor: float = 4.0  # diverged once the smoothed loss exceeds this multiple of its best
-    suggestion: str = "steepest"  # what optimizer.lr=auto trains with: steepest | half_divergence
+    min_lr: float = checked(1e-6, POSITIVE)  # first lr of the exponential sweep
+    max_lr: float = 10.0  # last lr, unless the loss diverges first
+    num_steps: int = checked(100, at_least(5))  # training batches in the sweep
+    smoothing: float = checked(0.8, FRACTION)  # EMA factor of the plotted loss (0 = raw)
+    # diverged once the smoothed loss exceeds this multiple of its best
+    divergence_factor: float = checked(4.0, above(1))
+    # what optimizer.lr=auto trains with: steepest | half_divergence (the guide's rule; too high with Adam)
+    suggestion: str = checked("steepest", one_of(*LR_SUGGESTIONS))
 
 
 @dataclass
 class OverfitConfig:
     """A few fixed training batches, regularization off: a healthy model must drive their loss to ~0."""
 
-    batches: int = 2
-    max_epochs: int = 150
-    loss_factor: float = 20.0  # PASS needs final loss <= initial loss / loss_factor
+    batches: int = checked(2, AT_LEAST_ONE)  # fixed training batches
+    max_epochs: int = checked(150, AT_LEAST_ONE)  # passes over them
+    loss_factor: float = checked(20.0, above(1))  # PASS needs final loss <= initial loss / loss_factor
     min_acc: float = 0.99  # ... and (classification) this accuracy on the fixed batches
 
 
@@ -35,10 +39,11 @@ class OverfitConfig:
 class GradcheckConfig:
     """Central finite differences in float64 against autograd, on a tiny batch."""
 
-    batch_size: int = 4
-    samples_per_tensor: int = 8  # coordinates checked per parameter tensor (plus one random direction)
-    eps: float = 1e-6
-    tolerance: float = 1e-4  # max relative error allowed
+    batch_size: int = checked(4, AT_LEAST_ONE)  # rows in the tiny batch
+    # coordinates checked per parameter tensor (plus one random direction)
+    samples_per_tensor: int = checked(8, AT_LEAST_ONE)
+    eps: float = checked(1e-6, POSITIVE)  # finite-difference step
+    tolerance: float = checked(1e-4, POSITIVE)  # max relative error allowed
 
 
 @dataclass

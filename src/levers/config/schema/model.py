@@ -1,55 +1,79 @@
-"""Schemas of the `model` group."""
+"""Schemas of the `model` group: every default and range of a model's keys; the `_target_` (which class) is written
+in the option's YAML (conf/model/<option>.yaml)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from omegaconf import MISSING
+
+from levers.config.schema.checks import (
+    ACTIVATION,
+    FRACTION,
+    INIT,
+    INIT_DISTRIBUTION,
+    MAX_DEPTH,
+    MAX_WIDTH,
+    SHAPE,
+    checked,
+    follows,
+    int_in,
+)
+
+DROPOUT = "regularization.dropout"  # every model's dropout follows the regularization group's
+
 
 @dataclass
 class MLPConfig:
-    _target_: str = "levers.models.mlp.MLP"
+    """Multi-layer perceptron (src/levers/models/mlp.py); in/out sizes come from the data."""
+
+    _target_: str = MISSING
     _partial_: bool = True
-    depth: int = 2
-    width: int = 256
-    shape: str = "constant"  # constant | funnel
-    activation: str = "relu"
-    dropout: float = 0.0
+    depth: int = checked(2, int_in(0, MAX_DEPTH, f"0..{MAX_DEPTH} hidden layers (0 = a linear model)"))
+    width: int = checked(256, int_in(1, MAX_WIDTH, f"1..{MAX_WIDTH} units per hidden layer"))  # the first layer's
+    shape: str = checked("constant", SHAPE)  # constant | funnel (first layer widest, halving after)
+    activation: str = checked("relu", ACTIVATION)  # relu | leaky_relu | elu | selu | gelu | tanh | sigmoid
+    dropout: float = checked(follows(DROPOUT), FRACTION)
     batchnorm: bool = False
-    init: str = "auto"  # auto | he | lecun | glorot | default
-    init_distribution: str = "uniform"  # uniform | normal
+    init: str = checked("auto", INIT)  # auto (He / LeCun / Glorot from the activation) | he | lecun | glorot | default
+    init_distribution: str = checked("uniform", INIT_DISTRIBUTION)  # uniform | normal
     bias_init: float = 0.0
 
 
 @dataclass
 class CNNConfig:
-    _target_: str = "levers.models.cnn.CNN"
+    """Small convolutional net for image data (src/levers/models/cnn.py); needs data with image_shape."""
+
+    _target_: str = MISSING
     _partial_: bool = True
     image_shape: Any = "${data.image_shape}"
-    channels: list[int] = field(default_factory=lambda: [32, 64])
+    channels: list[int] = field(default_factory=lambda: [32, 64])  # one conv block per entry
     kernel_size: int = 3
-    pool: str = "max"  # max | avg | none
-    head: str = "avg"  # avg (global average pool) | flatten (keep the map's layout)
-    activation: str = "relu"
-    dropout: float = 0.0
+    pool: str = "max"  # max | avg | none (2x2 after each block while the map is >= 4 wide)
+    head: str = "avg"  # avg: global average pool (size-independent) | flatten: keep the map's layout
+    activation: str = checked("relu", ACTIVATION)
+    dropout: float = checked(follows(DROPOUT), FRACTION)
     batchnorm: bool = True
-    init: str = "auto"
-    init_distribution: str = "uniform"
+    init: str = checked("auto", INIT)
+    init_distribution: str = checked("uniform", INIT_DISTRIBUTION)
     bias_init: float = 0.0
 
 
 @dataclass
 class RNNConfig:
-    _target_: str = "levers.models.rnn.RNN"
+    """Recurrent net reading an image row by row (src/levers/models/rnn.py); needs data with image_shape."""
+
+    _target_: str = MISSING
     _partial_: bool = True
     image_shape: Any = "${data.image_shape}"
     cell: str = "gru"  # gru | lstm
-    hidden_size: int = 64
-    num_layers: int = 1
+    hidden_size: int = checked(64, int_in(1, MAX_WIDTH))
+    num_layers: int = checked(1, int_in(1, MAX_DEPTH))
     bidirectional: bool = False
-    dropout: float = 0.0
-    init: str = "auto"
-    init_distribution: str = "uniform"
+    dropout: float = checked(follows(DROPOUT), FRACTION)
+    init: str = checked("auto", INIT)
+    init_distribution: str = checked("uniform", INIT_DISTRIBUTION)
 
 
 OPTIONS: dict[str, dict[str, Any]] = {"model": {"mlp": MLPConfig, "cnn": CNNConfig, "rnn": RNNConfig}}

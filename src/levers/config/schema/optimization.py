@@ -1,4 +1,5 @@
-"""Schemas of the `optimizer` and `regularization` groups."""
+"""Schemas of the `optimizer` and `regularization` groups: every default and range of their keys; an optimizer's
+`_target_` (which torch class) is written in its option's YAML (conf/optimizer/<option>.yaml)."""
 
 from __future__ import annotations
 
@@ -7,26 +8,29 @@ from typing import Any
 
 from omegaconf import MISSING
 
+from levers.config.schema.checks import FRACTION, LR, NON_NEGATIVE, above, at_least, checked, follows
+
 
 @dataclass
 class OptimizerConfig:
+    """What every optimizer option shares; an option's YAML sets its `_target_` and any lr other than 1e-3."""
+
     _target_: str = MISSING
     _partial_: bool = True
-    lr: Any = 1e-3  # a float > 0, or "auto": an LR range test picks it (checked in config/validate.py)
-    weight_decay: float = 0.0
+    # a float > 0, or "auto": an LR range test picks it
+    lr: Any = checked(1e-3, LR)  # noqa: RUF009 (a Field, as dataclasses.field returns)
+    weight_decay: float = checked(follows("regularization.weight_decay"), NON_NEGATIVE)  # the regularization group's
 
 
 @dataclass
 class SGDConfig(OptimizerConfig):
-    _target_: str = "torch.optim.SGD"
-    momentum: float = 0.9
+    momentum: float = checked(0.9, FRACTION)  # 0.9 for small data, toward 0.99 as data grows
     nesterov: bool = True
     dampening: float = 0.0
 
 
 @dataclass
 class AdamConfig(OptimizerConfig):
-    _target_: str = "torch.optim.Adam"
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
     eps: float = 1e-8
     amsgrad: bool = False
@@ -34,12 +38,11 @@ class AdamConfig(OptimizerConfig):
 
 @dataclass
 class AdamWConfig(AdamConfig):
-    _target_: str = "torch.optim.AdamW"
+    """Adam's arguments; torch.optim.AdamW decouples the weight decay."""
 
 
 @dataclass
 class NAdamConfig(OptimizerConfig):
-    _target_: str = "torch.optim.NAdam"
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
     eps: float = 1e-8
     momentum_decay: float = 4e-3
@@ -47,23 +50,20 @@ class NAdamConfig(OptimizerConfig):
 
 @dataclass
 class RMSpropConfig(OptimizerConfig):
-    _target_: str = "torch.optim.RMSprop"
     alpha: float = 0.99
     eps: float = 1e-8
-    momentum: float = 0.0
+    momentum: float = checked(0.0, FRACTION)
     centered: bool = False
 
 
 @dataclass
 class AdamaxConfig(OptimizerConfig):
-    _target_: str = "torch.optim.Adamax"
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
     eps: float = 1e-8
 
 
 @dataclass
 class AdagradConfig(OptimizerConfig):
-    _target_: str = "torch.optim.Adagrad"
     lr_decay: float = 0.0
     initial_accumulator_value: float = 0.0
     eps: float = 1e-10
@@ -76,12 +76,13 @@ class AdagradConfig(OptimizerConfig):
 class RegularizationConfig:
     """One place for every regularizer; model and optimizer read their fields by interpolation."""
 
-    dropout: float = 0.0
-    weight_decay: float = 0.0  # L2, passed to the optimizer (decoupled with adamw)
-    l1: float = 0.0  # L1 penalty on weights, added to the loss
-    l1_activity: float = 0.0  # L1 penalty on the hidden code (the head's input): sparse codes
-    swa_lr: float | None = None  # stochastic weight averaging with this constant lr; null = off
-    swa_epoch_start: int = 10  # epoch at which averaging starts
+    dropout: float = checked(0.0, FRACTION)
+    weight_decay: float = checked(0.0, NON_NEGATIVE)  # L2, passed to the optimizer (decoupled with adamw)
+    l1: float = checked(0.0, NON_NEGATIVE)  # L1 penalty on weights, added to the loss
+    l1_activity: float = checked(0.0, NON_NEGATIVE)  # L1 penalty on the hidden code (the head's input): sparse codes
+    # stochastic weight averaging with this constant lr; null = off
+    swa_lr: float | None = checked(None, above(0, "null (off) or > 0", nullable=True))
+    swa_epoch_start: int = checked(10, at_least(0))  # epoch at which averaging starts
     swa_annealing_epochs: int = 5  # epochs to anneal from the training lr to swa_lr
 
 

@@ -12,7 +12,7 @@ from levers.config.schema.data import DataConfig
 
 @dataclass
 class TableDataConfig(DataConfig):
-    path: str = MISSING  # a .csv or .parquet file
+    path: str = MISSING  # a .csv or .parquet file, relative to the directory you start from
     target: Any = MISSING  # a column name, or a list of names (multi-target regression)
     features: list[str] | None = None  # the input columns; null = every column except the target and `drop`
     drop: list[str] = field(default_factory=list)  # columns never used as inputs (ids, leaks of the target)

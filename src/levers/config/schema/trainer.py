@@ -1,4 +1,6 @@
-"""Schemas of the `trainer`, `callbacks` and `logger` groups."""
+"""Schemas of the `trainer`, `callbacks` and `logger` groups: every default and range of their keys; each node's
+`_target_` (which class) is written in the option's YAML (conf/trainer/default.yaml, conf/callbacks/*.yaml,
+conf/logger/*.yaml)."""
 
 from __future__ import annotations
 
@@ -7,24 +9,29 @@ from typing import Any
 
 from omegaconf import MISSING
 
+from levers.config.schema.checks import AT_LEAST_ONE, Check, above, at_least, checked, one_of
+
+MAX_EPOCHS = Check(lambda v: v >= 1 or v == -1, ">= 1 (or -1 for no limit)")
+
 
 @dataclass
 class TrainerConfig:
-    _target_: str = "pytorch_lightning.Trainer"
-    accelerator: str = "auto"
+    _target_: str = MISSING
+    accelerator: str = "auto"  # cpu | gpu | auto
     devices: Any = "auto"
     strategy: Any = "auto"
-    num_nodes: int = 1
+    num_nodes: int = checked(1, AT_LEAST_ONE)
     sync_batchnorm: bool = False
-    precision: Any = "32-true"
-    max_epochs: int = 300
+    precision: Any = "32-true"  # 32-true | bf16-mixed (Ampere or newer) | 16-mixed
+    max_epochs: int = checked(300, MAX_EPOCHS)  # set many; early stopping ends the run
     min_epochs: int | None = None
-    gradient_clip_val: float | None = None
-    gradient_clip_algorithm: str = "norm"
-    deterministic: Any = True
-    log_every_n_steps: int = 50
-    check_val_every_n_epoch: int = 1
-    accumulate_grad_batches: int = 1
+    gradient_clip_val: float | None = checked(None, above(0, "null or > 0", nullable=True))  # e.g. 1.0 to clip
+    # norm keeps the gradient's direction; value clips each element
+    gradient_clip_algorithm: str = checked("norm", one_of("norm", "value"))
+    deterministic: Any = True  # same seed, same metrics
+    log_every_n_steps: int = checked(50, AT_LEAST_ONE)
+    check_val_every_n_epoch: int = checked(1, AT_LEAST_ONE)
+    accumulate_grad_batches: int = checked(1, AT_LEAST_ONE)
     fast_dev_run: Any = False
     limit_train_batches: Any = None
     limit_val_batches: Any = None
@@ -35,24 +42,24 @@ class TrainerConfig:
 
 @dataclass
 class EarlyStoppingConfig:
-    _target_: str = "pytorch_lightning.callbacks.EarlyStopping"
+    _target_: str = MISSING
     monitor: str = "${monitor}"
     mode: str = "${monitor_mode}"
-    patience: int = 20
-    min_delta: float = 0.0
+    patience: int = checked(20, at_least(0, ">= 0 (epochs without improvement)"))
+    min_delta: float = checked(0.0, at_least(0))
     check_finite: bool = True
 
 
 @dataclass
 class ModelCheckpointConfig:
-    _target_: str = "pytorch_lightning.callbacks.ModelCheckpoint"
+    _target_: str = MISSING
     dirpath: str = "${paths.output_dir}/checkpoints"
     filename: str = "epoch_{epoch:03d}"
     monitor: str = "${monitor}"
     mode: str = "${monitor_mode}"
-    save_top_k: int = 1
+    save_top_k: int = checked(1, at_least(-1, ">= -1 (-1: every epoch, 0: none)"))  # the best k by the monitor
     save_last: bool = False  # last.ckpt comes from `last_checkpoint`, every epoch
-    every_n_epochs: int = 1
+    every_n_epochs: int = checked(1, AT_LEAST_ONE)
     auto_insert_metric_name: bool = False
 
 
@@ -61,12 +68,12 @@ class LastCheckpointConfig:
     """checkpoints/last.ckpt at the end of every epoch, what `resume=` continues from. (ModelCheckpoint's own
     save_last rewrites it, since Lightning 2.6, only in epochs that also save a best checkpoint.)"""
 
-    _target_: str = "pytorch_lightning.callbacks.ModelCheckpoint"
+    _target_: str = MISSING
     dirpath: str = "${paths.output_dir}/checkpoints"
     filename: str = "last"
     monitor: str | None = None  # no metric: the one kept is the newest
     save_top_k: int = 1
-    every_n_epochs: int = 1
+    every_n_epochs: int = checked(1, AT_LEAST_ONE)
     enable_version_counter: bool = False  # overwrite last.ckpt, never last-v1.ckpt
 
 
@@ -74,10 +81,10 @@ class LastCheckpointConfig:
 class PeriodicCheckpointConfig:
     """Keep a checkpoint every n epochs, whatever the metric says (pick the best afterwards)."""
 
-    _target_: str = "pytorch_lightning.callbacks.ModelCheckpoint"
+    _target_: str = MISSING
     dirpath: str = "${paths.output_dir}/checkpoints/periodic"
     filename: str = "epoch_{epoch:03d}"
-    every_n_epochs: int = 5
+    every_n_epochs: int = checked(5, AT_LEAST_ONE)
     save_top_k: int = -1
     monitor: str | None = None
     auto_insert_metric_name: bool = False
@@ -85,29 +92,31 @@ class PeriodicCheckpointConfig:
 
 @dataclass
 class LearningRateMonitorConfig:
-    _target_: str = "pytorch_lightning.callbacks.LearningRateMonitor"
+    _target_: str = MISSING
     logging_interval: str | None = "epoch"  # epoch | step (null: as the scheduler steps)
     log_momentum: bool = False
 
 
 @dataclass
 class NonFiniteGuardConfig:
-    _target_: str = "levers.callbacks.guard.NonFiniteGuard"
-    every_n_steps: int = 50  # on an accelerator, host syncs this often (on CPU: every step, free)
-    divergence_factor: float | None = 1e4  # a loss above this many times the first step's is diverged (null: off)
+    _target_: str = MISSING
+    # on an accelerator, the host syncs this often (on CPU: every step, free)
+    every_n_steps: int = checked(50, AT_LEAST_ONE)
+    # a loss above this many times the run's first is diverged (null: NaN/inf only)
+    divergence_factor: float | None = checked(1e4, above(1, "null (NaN/inf only) or > 1", nullable=True))
 
 
 @dataclass
 class LayerMonitorConfig:
-    _target_: str = "levers.callbacks.monitor.LayerMonitor"
-    every_n_steps: int = 20
+    _target_: str = MISSING
+    every_n_steps: int = checked(20, AT_LEAST_ONE)  # training steps between two measurements
     output_dir: str = "${paths.output_dir}"
-    plot: bool = True
+    plot: bool = True  # monitor.png at the end of the run
 
 
 @dataclass
 class OptunaPruningConfig:
-    _target_: str = "levers.sweeps.pruning.OptunaPruning"
+    _target_: str = MISSING
     monitor: str = "${monitor}"
     fold: Any = "${data.fold}"  # k-fold: only the first fold reports, so a trial's steps stay epochs
 
@@ -117,8 +126,9 @@ class AdagradResetConfig:
     """With optimizer=adagrad: its accumulated squared gradients only grow, so its steps shrink until it stalls;
     zeroing them every few epochs is the practice guide's remedy."""
 
-    _target_: str = "levers.callbacks.adagrad_reset.AdagradReset"
-    every_n_epochs: int | None = None  # null: never
+    _target_: str = MISSING
+    # e.g. 10; null: never (src/levers/callbacks/adagrad_reset.py)
+    every_n_epochs: int | None = checked(None, at_least(1, "null (never) or >= 1", nullable=True))
 
 
 @dataclass
@@ -138,7 +148,7 @@ class CallbacksConfig:
 
 @dataclass
 class CSVLoggerConfig:
-    _target_: str = "levers.loggers.csv.AtomicCSVLogger"
+    _target_: str = MISSING
     save_dir: str = "${paths.output_dir}"
     name: str = ""
     version: str = ""
@@ -146,7 +156,7 @@ class CSVLoggerConfig:
 
 @dataclass
 class TensorBoardLoggerConfig:
-    _target_: str = "pytorch_lightning.loggers.TensorBoardLogger"
+    _target_: str = MISSING
     save_dir: str = "${paths.output_dir}"
     name: str = "tensorboard"
     version: str = ""
@@ -155,7 +165,7 @@ class TensorBoardLoggerConfig:
 
 @dataclass
 class MLFlowLoggerConfig:
-    _target_: str = "pytorch_lightning.loggers.MLFlowLogger"
+    _target_: str = MISSING
     tracking_uri: str = "sqlite:///outputs/mlflow.db"
     experiment_name: str = "levers"
     run_name: str | None = None
@@ -166,7 +176,7 @@ class MLFlowLoggerConfig:
 
 @dataclass
 class WandbLoggerConfig:
-    _target_: str = "pytorch_lightning.loggers.WandbLogger"
+    _target_: str = MISSING
     project: str = "levers"
     name: str | None = None
     save_dir: str = "${paths.output_dir}"
