@@ -23,16 +23,54 @@ from levers.io import atomic_write
 WHAT_A_CHECKPOINT_IS = "an existing local checkpoint file written by levers (checkpoints/*.ckpt of a run)"
 
 
+CALLBACK_PATH_KEYS = ("dirpath", "best_model_path", "kth_best_model_path", "last_model_path")
+
+
 class AtomicCheckpointIO(TorchCheckpointIO):
     """Lightning's TorchCheckpointIO writes straight into the target file; this writes a temporary file in the
-    same folder and renames it over the target. Every checkpoint Lightning reads comes through `load_checkpoint`."""
+    same folder and renames it over the target. Every checkpoint Lightning reads through the Trainer's strategy
+    comes through `load_checkpoint` (levers offers only strategies that read through it)."""
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any = None) -> None:
         with atomic_write(path, "wb") as file:
             torch.save(checkpoint, file)
 
     def load_checkpoint(self, path: str | Path, map_location: Any = None, weights_only: bool | None = None) -> dict:
-        return load_checkpoint(path, "ckpt_path", map_location=map_location)
+        checkpoint = load_checkpoint(path, "ckpt_path", map_location=map_location or "cpu")
+        contain_callback_paths(checkpoint, Path(path).resolve().parent)
+        return checkpoint
+
+
+def contain_callback_paths(checkpoint: dict[str, Any], folder: Path) -> None:
+    """Lightning restores ModelCheckpoint's paths from the file and later deletes the "previous best" they name
+    (recursively, after an unresolved `dirpath in parents` check that `../` defeats). A path is kept only when it is
+    plainly a checkpoint file in the checkpoint's own folder; any other is forgotten (emptied) first."""
+    for state in (checkpoint.get("callbacks") or {}).values():
+        if not isinstance(state, dict):
+            continue
+        for key in CALLBACK_PATH_KEYS:
+            if state.get(key) and not _plain_path_in(state[key], folder, folder_itself=key == "dirpath"):
+                state[key] = ""
+        models = state.get("best_k_models")
+        if isinstance(models, dict) and not all(_plain_path_in(name, folder) for name in models):
+            state["best_k_models"] = {}
+
+
+def _plain_path_in(path: Any, folder: Path, folder_itself: bool = False) -> bool:
+    """A local path without `..` or links, inside `folder`, naming a .ckpt file (or, for a dirpath, a folder)."""
+    text = str(path)
+    if "://" in text:
+        return False
+    candidate = Path(text)
+    try:
+        resolved = candidate.resolve()
+    except (OSError, ValueError):
+        return False
+    if resolved != candidate.absolute() or not (resolved == folder or folder in resolved.parents):
+        return False
+    if folder_itself:
+        return not resolved.exists() or resolved.is_dir()
+    return resolved.suffix == ".ckpt" and (not resolved.exists() or resolved.is_file())
 
 
 def local_checkpoint(path: str | Path, key: str) -> Path:
@@ -40,7 +78,7 @@ def local_checkpoint(path: str | Path, key: str) -> Path:
     text = str(path)
     if "://" in text:
         raise LeversConfigError(key, text, f"{WHAT_A_CHECKPOINT_IS}; URLs are not read (download the file first)")
-    local = Path(text)
+    local = Path(text).resolve()  # absolute: Lightning reads some bare names (`last`, `hpc`) as commands
     if not local.is_file():
         raise LeversConfigError(key, text, WHAT_A_CHECKPOINT_IS)
     return local

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ import levers.config  # noqa: F401  (registers schemas and resolvers before Hydr
 from levers.config.location import hydra_config_path
 from levers.distributed import launch_overrides
 from levers.errors import LeversConfigError, LeversRunFailed
+from levers.exit_codes import composition_errors_exit_2, interrupts_exit_like_a_shell, mark_composed
 from levers.logging_setup import quiet_known_noise, route_lightning_logs_through_hydra
 from levers.serving.commands import hydra_app
 
@@ -67,6 +67,7 @@ overrides_under_null_fail_in_one_line()
 
 @hydra.main(version_base="1.3", config_path=hydra_config_path(), config_name="train")
 def train_entry(cfg: DictConfig) -> float:
+    mark_composed()
     with imports_kept_out_of_gc():
         from levers.run import run  # heavy imports (Lightning) only once Hydra has parsed the command line
 
@@ -139,58 +140,10 @@ def continue_in_place(argv: list[str]) -> list[str]:
     return [*argv, f"hydra.run.dir={resume}", "hydra.output_subdir=.hydra/resume"]
 
 
-# 128 + the signal's number, as shells report a process the signal ended: a scheduler or `train && eval` chain must
-# not read an interrupted run as a success.
-INTERRUPT_EXIT_CODES = {"SIGINT": 128 + signal.SIGINT, "SIGTERM": 128 + signal.SIGTERM}  # 130, 143
-
-
 def unknown_command(word: str) -> bool:
     """A bare word that is neither a command nor an override (`key=value`, `+key=`, `~key`) nor an option (`-m`):
     Hydra would fail on it with a traceback-like parse error, or `levers frobnicate` would be taken for training."""
     return word not in SUBCOMMANDS and "=" not in word and not word.startswith(("-", "+", "~"))
-
-
-def interrupting_signal(error: BaseException) -> str | None:
-    """SIGTERM or SIGINT when `error` (or an exception it was raised while handling) is how one stopped the run.
-
-    Lightning turns SIGTERM into its SIGTERMException (a SystemExit with code 0) and Ctrl+C into `sys.exit(1)`
-    raised inside its `except KeyboardInterrupt`, after the callbacks have written summary.json `interrupted`."""
-    lightning = sys.modules.get("pytorch_lightning.utilities.exceptions")  # not imported: it raised nothing
-    sigterm = getattr(lightning, "SIGTERMException", None)
-    while error is not None:
-        if sigterm is not None and isinstance(error, sigterm):
-            return "SIGTERM"
-        if isinstance(error, KeyboardInterrupt):
-            return "SIGINT"
-        error = error.__context__
-    return None
-
-
-@contextmanager
-def interrupts_exit_like_a_shell() -> Iterator[None]:
-    """A run (or a sweep: its job's interruption ends it) stopped by SIGTERM exits 143, by SIGINT 130, once
-    everything it had written is on disk; every other exit keeps its code."""
-    try:
-        yield
-    except (SystemExit, KeyboardInterrupt) as error:
-        name = interrupting_signal(error)
-        if name is None:
-            raise
-        print(f"levers: interrupted by {name}; exit code {INTERRUPT_EXIT_CODES[name]}", file=sys.stderr)
-        raise SystemExit(INTERRUPT_EXIT_CODES[name]) from None
-
-
-@contextmanager
-def composition_errors_exit_2() -> Iterator[None]:
-    """Hydra exits 1 when the command line cannot be composed into a config (an unknown key or option, a wrong
-    type, an unparsable override); that is a config error like any levers rejects, so it exits 2. An exit 1 before
-    any job started is one of these: train_entry imports levers.run first thing, and nothing imports it earlier."""
-    try:
-        yield
-    except SystemExit as error:
-        if error.code == 1 and "levers.run" not in sys.modules:
-            raise SystemExit(2) from None
-        raise
 
 
 def main() -> None:

@@ -7,8 +7,10 @@ classes), and the checkpoint is read with ``weights_only=True`` from a local pat
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
+import yaml
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from levers.checkpoint_io import load_checkpoint, local_checkpoint
@@ -34,14 +36,46 @@ def resume_point(cfg: DictConfig) -> tuple[DictConfig, str | None]:
             "resume", str(cfg.resume), "a local run directory holding .hydra/config.yaml and checkpoints/last.ckpt"
         )
     refuse_completed(run_dir)
-    saved = OmegaConf.load(saved_config)
+    saved = _load_saved_config(saved_config)
     with open_dict(saved):
         saved.resume, saved.ckpt_path = None, None
-        saved.paths.output_dir = str(run_dir)
+        OmegaConf.update(saved, "paths.output_dir", str(run_dir), force_add=True)
     saved = trusted_config(saved, saved_config)
-    global_step = load_checkpoint(last, "resume")["global_step"]
+    keep_paths_inside(saved, run_dir, saved_config)
+    global_step = load_checkpoint(last, "resume").get("global_step", 0)
     trim_rows_from_step(run_dir / "metrics.csv", global_step)
     return saved, str(last)
+
+
+# Keys whose value is a folder the run writes into (checkpoints, logs); Lightning also deletes old checkpoints there.
+WRITE_FOLDER_KEYS = ("dirpath", "save_dir", "default_root_dir", "output_dir")
+
+
+def keep_paths_inside(saved: DictConfig, run_dir: Path, source: Path) -> None:
+    """A resumed run writes (and prunes checkpoints) only inside its own directory, whatever the file says."""
+    for path, value in _leaves(OmegaConf.to_container(saved, resolve=True), ""):
+        if path.rsplit(".", 1)[-1] in WRITE_FOLDER_KEYS and isinstance(value, str):
+            target = Path(value).resolve()
+            if target != run_dir and run_dir not in target.parents:
+                raise LeversConfigError(f"{source}: {path}", value, f"a folder inside the run directory {run_dir}")
+
+
+def _leaves(node: object, path: str) -> Iterator[tuple[str, object]]:
+    if isinstance(node, dict):
+        for key, child in node.items():
+            yield from _leaves(child, f"{path}.{key}" if path else str(key))
+    else:
+        yield path, node
+
+
+def _load_saved_config(path: Path) -> DictConfig:
+    try:
+        saved = OmegaConf.load(path)
+    except (yaml.YAMLError, OSError, UnicodeDecodeError) as error:
+        raise LeversConfigError("resume", str(path), f"a config file levers wrote ({type(error).__name__})") from None
+    if not isinstance(saved, DictConfig):
+        raise LeversConfigError("resume", str(path), "a config file levers wrote (a mapping of config groups)")
+    return saved
 
 
 def refuse_completed(run_dir: Path) -> None:

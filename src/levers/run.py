@@ -90,7 +90,7 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
             doctor.advise(output_dir, cfg)
         raise
     # SWA's averaged weights are the point of SWA: test them, not the best pre-averaging checkpoint.
-    best_path = "" if uses_swa(cfg) else _best_checkpoint(trainer)
+    best_path = "" if uses_swa(cfg) else _best_checkpoint(trainer, output_dir)
     weights = "swa" if uses_swa(cfg) else "best" if best_path else "last"
     results = trainer.test(module, datamodule=data, ckpt_path=best_path or None, verbose=False, weights_only=True)
     test_metrics = as_floats(results[0]) if results else {}
@@ -117,10 +117,17 @@ def check_checkpoint_fits(path: str, built: Built, key: str) -> None:
     check_fits_data(recipe["num_features"], stored, built.data.num_features, built.data.task, path, key)
 
 
-def _best_checkpoint(trainer: pl.Trainer) -> str:
-    """The best checkpoint by the monitored metric ("" without one; last.ckpt's callback monitors nothing)."""
+def _best_checkpoint(trainer: pl.Trainer, output_dir: Path) -> str:
+    """This run's best checkpoint by the monitored metric ("" without one; last.ckpt's callback monitors nothing).
+
+    A path restored from a checkpoint of another run (`ckpt_path=` that trained no further epoch) is not this run's:
+    then the weights in hand are tested, not another run's file."""
     ranked = [c for c in trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint) and c.monitor is not None]
-    return ranked[0].best_model_path if ranked else ""
+    best = ranked[0].best_model_path if ranked else ""
+    if best and output_dir.resolve() not in Path(best).resolve().parents:
+        log.warning("the best checkpoint %s is not this run's; testing the weights in hand", best)
+        return ""
+    return best
 
 
 def _header(cfg: DictConfig, data: TabularDataModule, loss_name: str) -> dict[str, Any]:

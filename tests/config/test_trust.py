@@ -54,15 +54,31 @@ def test_a_target_hidden_in_an_interpolation_is_refused(make_cfg, tmp_path):
     marker = tmp_path / "pwned"
     config = composed(make_cfg)
     config["model"]["width"] = f"${{oc.create:{{_target_: pathlib.Path.mkdir, self: {marker}}}}}"
-    with pytest.raises(LeversConfigError, match=r"model.width._target_"):
+    with pytest.raises(LeversConfigError, match=r"config.yaml: model.width=.*of resolvers only example"):
         trusted_config(config, "config.yaml")
     assert not marker.exists()
 
 
 def test_an_escaped_interpolation_left_after_resolving_is_refused(make_cfg):
     config = composed(make_cfg)
-    config["seed"] = r"\${oc.create:{}}"  # resolves to the text "${oc.create:{}}", which a later create would run
+    config["seed"] = r"\${seed_text}"  # resolves to the text "${seed_text}", which a later create would resolve
     with pytest.raises(LeversConfigError, match=r"config.yaml: seed=.*a plain value"):
+        trusted_config(config, "config.yaml")
+
+
+def test_a_file_config_may_not_call_resolvers_that_read_the_environment(make_cfg, monkeypatch):
+    monkeypatch.setenv("LEVERS_TEST_SECRET", "hunter2")
+    config = composed(make_cfg)
+    config["logger"]["csv"]["name"] = "${oc.env:LEVERS_TEST_SECRET}"
+    with pytest.raises(LeversConfigError, match=r"logger.csv.name=.*oc.env") as error:
+        trusted_config(config, "config.yaml")
+    assert "hunter2" not in str(error.value)
+
+
+def test_a_target_that_is_not_a_string_is_refused(make_cfg):
+    config = composed(make_cfg)
+    config["model"]["_target_"] = ["levers.models.mlp.MLP"]
+    with pytest.raises(LeversConfigError, match=r"model._target_=\['levers.models.mlp.MLP'\]"):
         trusted_config(config, "config.yaml")
 
 

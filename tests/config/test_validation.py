@@ -140,3 +140,9 @@ def test_unknown_group_option_lists_the_choices(make_cfg):
 def test_an_adagrad_reset_with_another_optimizer_is_refused(make_cfg):
     with pytest.raises(LeversConfigError, match=r"adagrad_reset.every_n_epochs=3 .* unless optimizer=adagrad"):
         validate_config(make_cfg("optimizer=adam", "callbacks.adagrad_reset.every_n_epochs=3"))
+
+
+@pytest.mark.parametrize("strategy", ["fsdp", "deepspeed"])
+def test_strategies_that_unpickle_checkpoints_themselves_are_refused(make_cfg, strategy):
+    with pytest.raises(LeversConfigError, match=rf"trainer.strategy='{strategy}' is not allowed: one of auto, ddp"):
+        validate_config(make_cfg(f"trainer.strategy={strategy}"))

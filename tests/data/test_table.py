@@ -144,3 +144,12 @@ def test_streamed_float32_features_equal_pandas_values_cast_to_float32(tmp_path)
         np.testing.assert_array_equal(
             table.features[name].to_numpy(), expected[name].to_numpy(np.float64).astype(np.float32)
         )
+
+
+def test_a_csv_with_bare_carriage_returns_reads_every_row(tmp_path):
+    from levers.data.table import load_table
+
+    path = tmp_path / "cr.csv"
+    path.write_bytes(b"a,b,y\r1,2,3\r4,5,6\r7,8,9\r")
+    table = load_table(str(path), target="y")
+    assert len(table.target) == 3

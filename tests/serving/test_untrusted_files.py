@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import shutil
 import subprocess
 import sys
@@ -210,3 +211,65 @@ def test_resume_from_a_url_is_refused_before_it_is_fetched(good_run, tmp_path, s
     with pytest.raises(LeversConfigError, match=r"^resume=.*a local run directory"):
         train(compose_cfg(tmp_path / "ignored", f"resume={served(tmp_path / 'run')}"))
     assert served.requests == []
+
+
+def test_resume_refuses_a_run_config_that_writes_outside_the_run(good_run, tmp_path):
+    run, elsewhere = tmp_path / "run", tmp_path / "elsewhere"
+    shutil.copytree(good_run, run)
+    (run / "summary.json").unlink()
+    saved = OmegaConf.load(run / ".hydra" / "config.yaml")
+    saved.callbacks.last_checkpoint.dirpath = str(elsewhere)
+    OmegaConf.save(saved, run / ".hydra" / "config.yaml")
+    with pytest.raises(LeversConfigError, match=r"callbacks.last_checkpoint.dirpath=.*a folder inside the run"):
+        train(compose_cfg(tmp_path / "ignored", f"resume={run}"))
+    assert not elsewhere.exists()
+
+
+def test_a_checkpoints_callback_paths_outside_its_folder_are_forgotten_not_deleted(good_run, tmp_path):
+    """Lightning deletes (recursively) the "previous best" a restored ModelCheckpoint names, when that path seems to
+    lie in its own folder: `<new run>/checkpoints/../../victim` does, unresolved."""
+    new_run, victim = tmp_path / "new", tmp_path / "victim"
+    victim.mkdir()
+    (victim / "precious.txt").write_text("keep")
+    checkpoint = torch.load(good_run / "checkpoints" / "last.ckpt", weights_only=True)
+    for state in checkpoint["callbacks"].values():
+        if "best_model_path" in state:
+            state["best_model_path"] = f"{new_run}/checkpoints/../../victim"
+    torch.save(checkpoint, tmp_path / "crafted.ckpt")
+    train(compose_cfg(new_run, "data.limit=200", "trainer.max_epochs=2", f"ckpt_path={tmp_path / 'crafted.ckpt'}"))
+    assert (victim / "precious.txt").read_text() == "keep"
+    assert json.loads((new_run / "summary.json").read_text())["status"] == "completed"
+
+
+def test_a_run_config_that_reads_the_environment_is_refused(good_run, tmp_path, monkeypatch):
+    monkeypatch.setenv("LEVERS_TEST_SECRET", "hunter2")
+    run = tmp_path / "run"
+    shutil.copytree(good_run, run)
+    (run / "summary.json").unlink()
+    saved = OmegaConf.load(run / ".hydra" / "config.yaml")
+    saved.data.name = "${oc.env:LEVERS_TEST_SECRET}"
+    OmegaConf.save(saved, run / ".hydra" / "config.yaml")
+    with pytest.raises(LeversConfigError, match=r"data.name=.*of resolvers only example") as error:
+        train(compose_cfg(tmp_path / "ignored", f"resume={run}"))
+    assert "hunter2" not in str(error.value)
+
+
+def test_a_run_config_that_is_not_a_mapping_is_one_line(good_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(good_run, run)
+    (run / "summary.json").unlink()
+    (run / ".hydra" / "config.yaml").write_text("- just\n- a list\n")
+    with pytest.raises(LeversConfigError, match=r"^resume=.*a mapping of config groups"):
+        train(compose_cfg(tmp_path / "ignored", f"resume={run}"))
+
+
+def test_the_cli_eval_with_a_misspelt_key_exits_2(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", "from levers.cli import main; main()", "eval", "ckpt=x.ckpt"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr

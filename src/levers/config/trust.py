@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 import typing
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -32,10 +33,26 @@ from levers.errors import LeversConfigError
 NOT_IN_JOB_CONFIG = {"hydra"}
 
 
+# Resolvers a config read from a file may call: levers' own saved configs use only `${example:...}` (a shipped
+# table's path) besides plain references (`${monitor}`, `${..path}`). Any other, e.g. `${oc.env:SECRET}` or
+# `${oc.create:...}`, would run at resolution: refused before resolving.
+FILE_RESOLVERS = {"example"}
+RESOLVER_CALL = re.compile(r"\$\{\s*([\w.]+)\s*:")
+
+
 def trusted_config(config: Any, source: str | Path) -> Any:
     """`config` (a DictConfig or plain container read from `source`) as plain, resolved values, once checked."""
     try:
-        plain = OmegaConf.to_container(OmegaConf.create(config), resolve=True)
+        created = OmegaConf.create(config)
+        raw = OmegaConf.to_container(created, resolve=False)
+    except (OmegaConfBaseException, ValueError) as error:
+        raise LeversConfigError(str(source), _first_line(error), "a config as levers writes them") from None
+    if not isinstance(raw, dict):
+        raise LeversConfigError(str(source), type(raw).__name__, "a mapping of config groups, as levers writes them")
+    for path, node in _nodes(raw):
+        _check_resolvers(path, node, source)
+    try:
+        plain = OmegaConf.to_container(created, resolve=True)
     except OmegaConfBaseException as error:
         raise LeversConfigError(
             str(source), _first_line(error), "a config that resolves (as levers writes them)"
@@ -43,6 +60,13 @@ def trusted_config(config: Any, source: str | Path) -> Any:
     for path, node in _nodes(plain):
         _check_node(path, node, source)
     return OmegaConf.create(plain)
+
+
+def _check_resolvers(path: str, node: Any, source: str | Path) -> None:
+    for name in RESOLVER_CALL.findall(node) if isinstance(node, str) else ():
+        if name not in FILE_RESOLVERS:
+            allowed = f"plain values or references; of resolvers only {', '.join(sorted(FILE_RESOLVERS))}"
+            raise LeversConfigError(f"{source}: {path}", node, allowed)
 
 
 def _check_node(path: str, node: Any, source: str | Path) -> None:
@@ -54,7 +78,7 @@ def _check_node(path: str, node: Any, source: str | Path) -> None:
         raise LeversConfigError(f"{source}: {path}._args_", node["_args_"], "nothing: levers writes no _args_")
     if "_target_" in node:
         allowed = allowed_targets().get(path, frozenset())
-        if node["_target_"] not in allowed:
+        if not isinstance(node["_target_"], str) or node["_target_"] not in allowed:
             what = f"one of {', '.join(sorted(allowed))}" if allowed else "no _target_ at this key"
             raise LeversConfigError(f"{source}: {_key(path, '_target_')}", node["_target_"], what)
 

@@ -25,6 +25,28 @@ def validate_config(cfg: DictConfig) -> None:
     _validate_splits(cfg)
     _validate_fold(cfg)
     _validate_adagrad_reset(cfg)
+    _validate_strategy(cfg)
+
+
+# Strategies whose checkpoint loading goes through the Trainer's CheckpointIO (levers' weights-only reader);
+# FSDP and DeepSpeed load with their own unpicklers, so they are not offered.
+STRATEGIES = (
+    "auto",
+    "ddp",
+    "ddp_spawn",
+    "ddp_fork",
+    "ddp_notebook",
+    "ddp_find_unused_parameters_true",
+    "ddp_find_unused_parameters_false",
+    "ddp_spawn_find_unused_parameters_true",
+    "single_device",
+)
+
+
+def _validate_strategy(cfg: DictConfig) -> None:
+    strategy = OmegaConf.select(cfg, "trainer.strategy", default="auto")
+    if strategy not in STRATEGIES:
+        raise LeversConfigError("trainer.strategy", strategy, f"one of {', '.join(STRATEGIES)}")
 
 
 def _apply_field_checks(cfg: DictConfig) -> None:

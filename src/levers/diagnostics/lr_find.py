@@ -21,6 +21,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.tuner import Tuner
 
+from levers.checkpoint_io import AtomicCheckpointIO
 from levers.errors import LeversConfigError
 from levers.io import write_json_atomic
 
@@ -71,6 +72,7 @@ def range_test(cfg: DictConfig, data: pl.LightningDataModule, module: pl.Lightni
         logger=False,
         enable_checkpointing=False,
         enable_model_summary=False,
+        plugins=[AtomicCheckpointIO()],  # the Tuner saves and restores the initial weights through it
         max_epochs=-1,
         min_epochs=None,
     )

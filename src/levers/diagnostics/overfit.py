@@ -18,6 +18,7 @@ import pytorch_lightning as pl
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from levers.checkpoint_io import AtomicCheckpointIO
 from levers.config.schema.optimization import RegularizationConfig
 from levers.config.schema.scheduler import SchedulerConfig
 from levers.data.batches import InMemoryBatches
@@ -60,6 +61,7 @@ def run_overfit(cfg: DictConfig, built: Any) -> float:
         logger=False,
         enable_checkpointing=False,
         enable_model_summary=False,
+        plugins=[AtomicCheckpointIO()],
         max_epochs=settings.max_epochs,
         min_epochs=None,
     )

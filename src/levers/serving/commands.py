@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from levers.config.location import hydra_config_path
 from levers.errors import LeversConfigError
+from levers.exit_codes import composition_errors_exit_2, interrupts_exit_like_a_shell, mark_composed
 from levers.io import write_json_atomic
 from levers.logging_setup import quiet_known_noise, route_lightning_logs_through_hydra
 
@@ -79,6 +80,7 @@ def hydra_app(command: str) -> Callable[[], None]:
 
     @hydra.main(version_base="1.3", config_path=hydra_config_path(), config_name=command)
     def app(cfg: DictConfig) -> None:
+        mark_composed()
         route_lightning_logs_through_hydra()
         quiet_known_noise()
         try:
@@ -87,4 +89,8 @@ def hydra_app(command: str) -> Callable[[], None]:
             log.error("config error: %s", error)
             raise SystemExit(2) from None
 
-    return app
+    def entry() -> None:
+        with interrupts_exit_like_a_shell(), composition_errors_exit_2():
+            app()
+
+    return entry

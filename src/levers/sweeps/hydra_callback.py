@@ -22,12 +22,16 @@ from hydra.core.utils import JobReturn, JobStatus
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from levers.exit_codes import mark_composed
 from levers.io import write_json_atomic
 
 log = logging.getLogger(__name__)
 
 
 class SweepCallback(Callback):
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        mark_composed()  # the sweep's own failures (a failed job: exit 1) are no config errors from here on
+
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
         launcher = config.hydra.launcher
         if str(launcher.get("_target_", "")).endswith("JoblibLauncher"):
