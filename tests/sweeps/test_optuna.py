@@ -136,3 +136,18 @@ def test_each_trial_samples_with_seed_plus_its_number_reproducible_and_apart():
     workers = [optuna.create_study(storage=storage, study_name="s"), optuna.load_study(study_name="s", storage=storage)]
     interleaved = [draws(workers[number % 2], 1)[0] for number in range(4)]
     assert interleaved == first  # trial k draws the same whichever worker asks for it: never a repeat
+
+
+def test_a_storage_that_cannot_be_opened_fails_at_once_rather_than_being_retried(tmp_path):
+    import time
+
+    import optuna
+    from sqlalchemy.exc import OperationalError
+
+    from hydra_plugins.levers_sweepers.optuna_sweeper import _retry_races
+
+    url = f"sqlite:///{tmp_path}/no/such/folder/optuna.db"
+    started = time.monotonic()
+    with pytest.raises(OperationalError, match="unable to open database file"):
+        _retry_races(lambda: optuna.storages.RDBStorage(url))
+    assert time.monotonic() - started < 5

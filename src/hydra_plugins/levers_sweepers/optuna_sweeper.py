@@ -90,19 +90,35 @@ class OptunaSweeper(Sweeper):
         log.info("study %r in %s: %d of its %d trial(s) done or running", study.study_name,
                  self._storage(sweep_dir), budget_used(study.get_trials(deepcopy=False)), self.n_trials)  # fmt: skip
         returns: list[Sequence[JobReturn]] = []
-        while (remaining := self.n_trials - budget_used(study.get_trials(deepcopy=False))) > 0:
+        while (remaining := self._trials_to_run(study)) > 0:
             with ExitStack() as heartbeats:
                 trials = [self._ask(study, storage, space, heartbeats) for _ in range(min(self.n_jobs, remaining))]
                 batch = [[*fixed, *trial_overrides(trial), *self._trial_env(trial, sweep_dir)] for trial in trials]
                 self.validate_batch_is_legal(batch)
-                # Job directories named by trial number: a resumed sweep in the same directory overwrites nothing.
-                results = self.launcher.launch(batch, initial_job_idx=trials[0].number)
+                results = self._launch_named_by_trial(batch, [trial.number for trial in trials])
                 for trial, result in zip(trials, results, strict=True):
                     tell(study, trial, result)
             returns.append(results)
             fail_stale_trials(study)  # a dead worker's trials, re-queued for this one
         _log_best(study)
         return returns
+
+    def _trials_to_run(self, study: Any) -> int:
+        """What the budget leaves, or at least the re-queued (WAITING) trials: they count as used already, and a
+        rerun must run a dead worker's retries rather than end with them queued."""
+        from optuna.trial import TrialState
+
+        trials = study.get_trials(deepcopy=False)
+        waiting = sum(trial.state == TrialState.WAITING for trial in trials)
+        return max(self.n_trials - budget_used(trials), waiting)
+
+    def _launch_named_by_trial(self, batch: list[list[str]], numbers: list[int]) -> Sequence[JobReturn]:
+        """Job directories named by trial number, so a resumed sweep in the same directory overwrites nothing. A
+        batch whose numbers are not consecutive (another worker asked in between) is launched a job at a time."""
+        if numbers == list(range(numbers[0], numbers[0] + len(numbers))):
+            return self.launcher.launch(batch, initial_job_idx=numbers[0])
+        return [result for job, number in zip(batch, numbers, strict=True)
+                for result in self.launcher.launch([job], initial_job_idx=number)]  # fmt: skip
 
     def _ask(self, study: Any, storage: Any, space: dict[str, Any], heartbeats: ExitStack) -> Any:
         """A new (or re-queued) trial, beating from the moment it exists, with its parameters sampled."""
@@ -212,11 +228,19 @@ def _retry_races(make: Callable[[], T], attempts: int = 20) -> T:
         try:
             return make()
         except (OperationalError, IntegrityError) as error:
-            if attempt >= attempts:
+            if attempt >= attempts or not _lost_a_race(error):
                 raise
             log.info("storage busy (%s); retrying", type(error).__name__)
             time.sleep(random.uniform(0.05, 0.2) * attempt)
     raise AssertionError("unreachable")
+
+
+RACE_SIGNS = ("already exists", "locked", "unique constraint", "duplicate")
+
+
+def _lost_a_race(error: Exception) -> bool:
+    """A table or row another worker created first, or a locked database; not a wrong path or a refused login."""
+    return any(sign in str(error).lower() for sign in RACE_SIGNS)
 
 
 def sample(study: Any, trial: Any, space: dict[str, Any], sampler_config: DictConfig) -> dict[str, Any]:
@@ -224,7 +248,9 @@ def sample(study: Any, trial: Any, space: dict[str, Any], sampler_config: DictCo
 
     Reseeded per trial, not once per process: every worker started with the same command would get the same
     process-wide seed and draw the same random start-up trials. Trial numbers are unique within a study, so
-    workers (and resumed sweeps) draw apart, while one worker with a given seed repeats its search exactly."""
+    workers (and resumed sweeps) draw apart, while one worker with a given seed repeats its search exactly.
+    What `study.ask()` itself samples (a multivariate sampler's relative draw) still uses the previous sampler; the
+    default TPE sampler draws nothing there."""
     seed = sampler_config.get("seed")
     if seed is not None:
         study.sampler = instantiate(sampler_config, seed=seed + trial.number)
