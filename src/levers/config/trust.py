@@ -5,7 +5,8 @@ its config folder). A config read back from a file (a checkpoint's rebuild recip
 ``.hydra/config.yaml``) could have been written by anyone, and ``hydra.utils.instantiate`` would call whatever its
 ``_target_`` names. So before such a config is used, :func:`trusted_config`
 
-- resolves it to plain values (no interpolation is left to run later, e.g. ``${oc.create:...}``),
+- refuses any resolver call but ``${example:...}`` before resolving (``${oc.env:...}`` would read the environment,
+  ``${oc.create:...}`` build a node), then resolves it to plain values (no interpolation is left to run later),
 - and checks that every ``_target_`` is one that levers' own config writes at that same place (``model`` may be
   ``levers.models.mlp.MLP``, never ``torch.load``; ``callbacks.early_stopping`` only ``EarlyStopping``), and that
   no node carries ``_args_`` (levers writes none).
