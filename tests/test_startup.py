@@ -60,8 +60,11 @@ def test_heavy_imports_are_frozen_out_of_gc_once_and_gc_stays_on():
             assert not gc.isenabled()  # no collections while torch/Lightning load
         frozen = gc.get_freeze_count()
         assert gc.isenabled() and frozen > 0
+        objects_since = [[] for _ in range(1000)]  # tracked objects a second freeze would take in
         with imports_kept_out_of_gc():  # a later sweep job in the same process
             assert gc.isenabled()
-        assert gc.get_freeze_count() == frozen
+        # Not frozen again: the count can only have shrunk (frozen objects other threads let go), never grown.
+        assert gc.get_freeze_count() <= frozen
+        del objects_since
     finally:
         gc.unfreeze()
