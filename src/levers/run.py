@@ -51,6 +51,7 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
 
     `extra_callbacks` are added to the configured ones (for use from Python: notebooks, tests).
     """
+    start_key = "resume" if cfg.get("resume") else "ckpt_path"  # the saved config of a resumed run has neither
     cfg, start_from = resume_point(cfg)
     validate_config(cfg)
     check_launch(cfg.trainer)
@@ -61,7 +62,7 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
     built = Built(data, module_for(cfg, data))
     module = built.module
     if start_from:
-        check_checkpoint_fits(start_from, built, "resume" if cfg.get("resume") else "ckpt_path")
+        check_checkpoint_fits(start_from, built, start_key)
     header = {**_header(cfg, data, module.loss_name), "resumed_from": start_from}
     if lr_auto is not None:
         header["lr_auto"] = lr_auto

@@ -273,3 +273,14 @@ def test_the_cli_eval_with_a_misspelt_key_exits_2(tmp_path):
         timeout=120,
     )
     assert result.returncode == 2, result.stdout + result.stderr
+
+
+def test_resume_from_a_run_whose_last_checkpoint_is_of_other_data_names_resume(good_run, tmp_path):
+    other = tmp_path / "wine"
+    train(compose_cfg(other, "data=wine", "trainer.max_epochs=1"))
+    run = tmp_path / "run"
+    shutil.copytree(good_run, run)
+    (run / "summary.json").unlink()
+    shutil.copy(other / "checkpoints" / "last.ckpt", run / "checkpoints" / "last.ckpt")
+    with pytest.raises(LeversConfigError, match=r"^resume=.*a model with 64 input features \(this one has 13\)"):
+        train(compose_cfg(tmp_path / "ignored", f"resume={run}"))
