@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytorch_lightning as pl
+import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import StochasticWeightAveraging
@@ -67,7 +68,8 @@ def build_data(cfg: DictConfig) -> TabularDataModule:
 
 
 def module_for(cfg: DictConfig, data: TabularDataModule, lr: float | None = None) -> LitModel:
-    return build_module(cfg, data.task, data.num_features, data.feature_scaler, data.target_scaler, lr)
+    train_target = data.tensors["train"][1]  # what loss.class_weights=balanced counts: the train split only
+    return build_module(cfg, data.task, data.num_features, data.feature_scaler, data.target_scaler, lr, train_target)
 
 
 def build_module(
@@ -77,9 +79,11 @@ def build_module(
     feature_scaler: AffineScaler,
     target_scaler: AffineScaler,
     lr: float | None = None,
+    train_target: torch.Tensor | None = None,
 ) -> LitModel:
-    """Config + data facts -> the LightningModule; also what rebuilds a model from its checkpoint's recipe."""
-    loss = build_loss(cfg.loss, task)
+    """Config + data facts -> the LightningModule; also what rebuilds a model from its checkpoint's recipe
+    (without `train_target`: balanced class weights then come from the checkpoint's state dict)."""
+    loss = build_loss(cfg.loss, task, train_target)
     net = build_model(cfg.model, num_features, loss.output_units(task))
     return LitModel(
         net,
