@@ -9,7 +9,7 @@ functions take the typed pieces they need (a loss choice, a model node, an optim
     model     <- cfg.model + the data's shape               (levers.models)
     optimizer <- cfg.optimizer (+ the lr a range test chose) (levers.optim)
     module    <- all of the above + cfg.scheduler, cfg.regularization (levers.module)
-    callbacks <- cfg.callbacks + levers switched on in other groups (SWA)
+    callbacks <- cfg.callbacks + levers switched on in other groups (SWA, EMA)
     loggers   <- cfg.logger;  Trainer <- cfg.trainer
 """
 
@@ -28,11 +28,13 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import StochasticWeightAveraging
 from pytorch_lightning.utilities.seed import isolate_rng
 
+from levers.callbacks.ema import EMA
 from levers.checkpoint_io import AtomicCheckpointIO
 from levers.config.validate import validate_monitor
 from levers.data.datamodule import TabularDataModule
 from levers.data.scaling import AffineScaler
 from levers.data.task import TaskSpec
+from levers.errors import LeversConfigError
 from levers.fused_steps import fused_steps_for
 from levers.losses import build_loss
 from levers.metrics import loggable_names
@@ -145,6 +147,10 @@ def lever_callbacks(cfg: DictConfig) -> list[pl.Callback]:
                 swa_lrs=reg.swa_lr, swa_epoch_start=reg.swa_epoch_start, annealing_epochs=reg.swa_annealing_epochs
             )
         )
+    if cfg.regularization.ema_decay is not None:
+        if uses_swa(cfg):
+            raise LeversConfigError("regularization.ema_decay", cfg.regularization.ema_decay, "null with SWA on")
+        callbacks.append(EMA(decay=cfg.regularization.ema_decay))
     return callbacks
 
 
