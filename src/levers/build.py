@@ -28,8 +28,10 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import StochasticWeightAveraging
 from pytorch_lightning.utilities.seed import isolate_rng
 
+from levers.callbacks.compile import CompileNetwork
 from levers.callbacks.ema import EMA
 from levers.checkpoint_io import AtomicCheckpointIO
+from levers.config.schema.trainer import lightning_arguments
 from levers.config.validate import validate_monitor
 from levers.data.datamodule import TabularDataModule
 from levers.data.scaling import AffineScaler
@@ -121,7 +123,7 @@ def decide_lr(cfg: DictConfig, data: TabularDataModule) -> tuple[DictConfig, dic
 def build_trainer(cfg: DictConfig, callbacks: Sequence[pl.Callback], **display: Any) -> pl.Trainer:
     """The configured Trainer with the configured callbacks and loggers, checkpoints written atomically."""
     return instantiate(
-        cfg.trainer,
+        lightning_arguments(cfg.trainer),
         callbacks=[*instantiate_entries(cfg.callbacks), *lever_callbacks(cfg), *callbacks],
         logger=instantiate_entries(cfg.logger) or False,
         plugins=[AtomicCheckpointIO()],
@@ -138,7 +140,7 @@ def instantiate_entries(group: DictConfig | None) -> list[Any]:
 
 
 def lever_callbacks(cfg: DictConfig) -> list[pl.Callback]:
-    """Callbacks that levers in other groups switch on (regularization)."""
+    """Callbacks that levers in other groups switch on (regularization, trainer.compile)."""
     callbacks: list[pl.Callback] = []
     if uses_swa(cfg):
         reg = cfg.regularization
@@ -147,10 +149,13 @@ def lever_callbacks(cfg: DictConfig) -> list[pl.Callback]:
                 swa_lrs=reg.swa_lr, swa_epoch_start=reg.swa_epoch_start, annealing_epochs=reg.swa_annealing_epochs
             )
         )
-    if cfg.regularization.ema_decay is not None:
+    ema_decay = cfg.regularization.get("ema_decay")  # absent from the saved config of a run made before EMA
+    if ema_decay is not None:
         if uses_swa(cfg):
-            raise LeversConfigError("regularization.ema_decay", cfg.regularization.ema_decay, "null with SWA on")
-        callbacks.append(EMA(decay=cfg.regularization.ema_decay))
+            raise LeversConfigError("regularization.ema_decay", ema_decay, "null with SWA on")
+        callbacks.append(EMA(decay=ema_decay))
+    if cfg.trainer.get("compile", False):  # after EMA, whose averaged copy is taken of the uncompiled network
+        callbacks.append(CompileNetwork())
     return callbacks
 
 

@@ -22,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.tuner import Tuner
 
 from levers.checkpoint_io import AtomicCheckpointIO
+from levers.config.schema.trainer import lightning_arguments
 from levers.errors import LeversConfigError
 from levers.io import write_json_atomic
 
@@ -67,7 +68,7 @@ def range_test(cfg: DictConfig, data: pl.LightningDataModule, module: pl.Lightni
     if cfg.trainer.fast_dev_run:
         raise LeversConfigError("trainer.fast_dev_run", cfg.trainer.fast_dev_run, "false for an LR range test")
     trainer: pl.Trainer = instantiate(
-        cfg.trainer,
+        lightning_arguments(cfg.trainer),
         callbacks=[],
         logger=False,
         enable_checkpointing=False,

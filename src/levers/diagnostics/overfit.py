@@ -21,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from levers.checkpoint_io import AtomicCheckpointIO
 from levers.config.schema.optimization import RegularizationConfig
 from levers.config.schema.scheduler import SchedulerConfig
+from levers.config.schema.trainer import lightning_arguments
 from levers.data.batches import InMemoryBatches
 from levers.errors import LeversRunFailed
 from levers.io import write_json_atomic
@@ -56,7 +57,7 @@ def run_overfit(cfg: DictConfig, built: Any) -> float:
     settings = cfg.diagnostics.overfit
     batches = fixed_batches(built, settings.batches)
     trainer: pl.Trainer = instantiate(
-        cfg.trainer,
+        lightning_arguments(cfg.trainer),
         callbacks=[],
         logger=False,
         enable_checkpointing=False,
