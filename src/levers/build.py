@@ -170,6 +170,7 @@ def fuse_steps(cfg: DictConfig, trainer: pl.Trainer, built: Built) -> None:
     if fused is None:
         return
     trainer.gradient_clip_val = None  # Lightning refuses to clip under manual optimization; the loop clips itself
+    trainer.accumulate_grad_batches = 1  # nor does it accumulate there; the loop does (fused.plan.accumulate)
     built.module.use_fused_steps(fused)
     built.data.steps_per_call = fused.plan.steps
     log.debug("%d optimizer steps per Lightning step", fused.plan.steps)
