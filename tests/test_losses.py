@@ -60,6 +60,16 @@ def test_binary_focal_loss_with_gamma_0_and_no_alpha_is_binary_cross_entropy():
     assert FocalLoss(gamma=0.0, single_logit=True)(logits, target) == pytest.approx(expected, rel=1e-6)
 
 
+def test_weighted_binary_focal_loss_with_gamma_0_is_the_weighted_mean_of_binary_cross_entropy():
+    generator = torch.Generator().manual_seed(2)
+    logits, target = torch.randn(64, generator=generator), torch.randint(0, 2, (64,), generator=generator).float()
+    weight = torch.tensor([0.6, 3.0])
+    rows = weight[target.long()]
+    expected = (rows * F.binary_cross_entropy_with_logits(logits, target, reduction="none")).sum() / rows.sum()
+    loss = FocalLoss(gamma=0.0, weight=weight, single_logit=True)(logits, target)
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
+
+
 def test_focal_loss_is_alpha_t_times_one_minus_p_t_to_the_gamma_times_the_log_loss():
     logits, target = torch.tensor([2.0, -1.0, 0.5]), torch.tensor([1.0, 1.0, 0.0])
     p = torch.sigmoid(logits)

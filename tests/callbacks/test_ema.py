@@ -11,6 +11,7 @@ import torch
 from levers.build import build_data, build_trainer
 from levers.errors import LeversConfigError
 from levers.fused_steps import fused_steps_for
+from levers.run import train
 from levers.serving.checkpoint import restore
 from tests.conftest import levers_command
 from tests.in_training import run_with
@@ -57,6 +58,17 @@ def test_the_tested_and_evaluated_weights_are_the_best_checkpoints_average(make_
     assert summary["test"]["test/loss"] == pytest.approx(average_loss, rel=1e-5)
     evaluated = levers_command("eval", tmp_path / "eval", ckpt_path=best)
     assert evaluated["test"]["test/loss"] == pytest.approx(average_loss, rel=1e-5)
+
+
+def test_training_continued_from_a_checkpoint_continues_its_average(make_cfg):
+    first = make_cfg(*EMA_RUN, "trainer.max_epochs=2")
+    train(first)
+    last = Path(first.paths.output_dir) / "checkpoints" / "last.ckpt"
+    then = make_cfg(*EMA_RUN, "trainer.max_epochs=3", f"ckpt_path={last}")
+    train(then)
+    before = torch.load(last, weights_only=True)
+    after = torch.load(Path(then.paths.output_dir) / "checkpoints" / "last.ckpt", weights_only=True)
+    assert after["averaging_state"]["n_averaged"] == after["global_step"] == before["global_step"] * 3 // 2
 
 
 def test_ema_keeps_lightnings_loop_one_average_update_per_optimizer_step(make_cfg):
