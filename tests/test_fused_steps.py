@@ -14,6 +14,7 @@ from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint
 
 from levers.build import build
 from levers.callbacks.monitor import LayerMonitor
+from levers.config.settings import data_settings
 from levers.data.datamodule import TabularDataModule
 from levers.errors import LeversConfigError
 from levers.fused_steps import fused_steps_for
@@ -52,7 +53,7 @@ class FinalState(pl.Callback):
 
 def steps_per_epoch(cfg) -> int:
     """Optimizer steps in an epoch, from the data: the train split in mini-batches, the last one short."""
-    train_rows = TabularDataModule(cfg.data, cfg.scaling.method, cfg.seed).split_size("train")
+    train_rows = TabularDataModule(data_settings(cfg.data), cfg.scaling.method, cfg.seed).split_size("train")
     return math.ceil(train_rows / cfg.data.batch_size)
 
 

@@ -28,6 +28,7 @@ from pytorch_lightning.callbacks import StochasticWeightAveraging
 from pytorch_lightning.utilities.seed import isolate_rng
 
 from levers.checkpoint_io import AtomicCheckpointIO
+from levers.config.settings import data_settings
 from levers.config.validate import validate_monitor
 from levers.data.datamodule import TabularDataModule
 from levers.data.scaling import AffineScaler
@@ -61,7 +62,7 @@ def build(cfg: DictConfig) -> Built:
 
 def build_data(cfg: DictConfig) -> TabularDataModule:
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    data = TabularDataModule(cfg.data, cfg.scaling.method, cfg.seed)
+    data = TabularDataModule(data_settings(cfg.data), cfg.scaling.method, cfg.seed)
     validate_monitor(cfg.monitor, loggable_names(data.task))
     return data
 

@@ -32,7 +32,7 @@ def eval_command(cfg: DictConfig) -> dict[str, Any]:
     metrics = evaluate(restored, data, OmegaConf.to_container(cfg.trainer, resolve=True))
     for name, value in sorted(metrics.items()):
         print(f"{name}\t{value:.6g}")
-    rows = data.get("path") or f"the test split of {restored.cfg.data.get('name')} (seed {restored.cfg.seed})"
+    rows = data.get("path") or f"the test split of {restored.data.name} (seed {restored.seed})"
     return {"test": metrics, "rows": rows}
 
 
