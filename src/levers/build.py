@@ -16,23 +16,29 @@ functions take the typed pieces they need (a loss choice, a model node, an optim
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 from pytorch_lightning.callbacks import StochasticWeightAveraging
 from pytorch_lightning.utilities.seed import isolate_rng
 
 from levers.checkpoint_io import AtomicCheckpointIO
-from levers.config.settings import data_settings
+from levers.config.schema.diagnostics import DiagnosticsConfig
+from levers.config.schema.optimization import RegularizationConfig
+from levers.config.schema.scheduler import SchedulerConfig
+from levers.config.settings import data_settings, typed
 from levers.config.validate import validate_monitor
 from levers.data.datamodule import TabularDataModule
 from levers.data.scaling import AffineScaler
 from levers.data.task import TaskSpec
+from levers.diagnostics import TrainerFactory
 from levers.fused_steps import fused_steps_for
 from levers.losses import build_loss
 from levers.metrics import loggable_names
@@ -107,10 +113,37 @@ def decide_lr(cfg: DictConfig, data: TabularDataModule) -> tuple[DictConfig, dic
 
     with isolate_rng():
         probe = module_for(cfg, data, lr=cfg.diagnostics.lr_find.min_lr)  # the sweep sets every lr itself
-        choice = lr_find.choose_lr(cfg, data, probe)
+        settings = diagnostics_settings(cfg).lr_find
+        choice = lr_find.choose_lr(settings, trainer_factory(cfg), data, probe, output_dir(cfg))
     chosen = copy.deepcopy(cfg)  # the caller's config stays as it was
     chosen.optimizer.lr = choice["lr"]
     return chosen, choice
+
+
+def diagnostics_settings(cfg: DictConfig) -> DiagnosticsConfig:
+    return typed(cfg.diagnostics, DiagnosticsConfig)
+
+
+def output_dir(cfg: DictConfig) -> Path:
+    return Path(cfg.paths.output_dir)
+
+
+def trainer_factory(cfg: DictConfig) -> TrainerFactory:
+    """The configured Trainer (no callbacks or loggers unless given), for a diagnostic that sets its own epochs."""
+    return functools.partial(instantiate, cfg.trainer)
+
+
+def regularization_off(cfg: DictConfig) -> DictConfig:
+    """`mode=overfit`: a copy of cfg with every regularizer at its schema default (= off, as
+    `regularization=none`) and no schedule, so that only the network and the data decide whether it can fit."""
+    cfg = cfg.copy()
+    with open_dict(cfg):
+        cfg.regularization = OmegaConf.structured(RegularizationConfig)
+        for key in ("model.dropout", "optimizer.weight_decay"):
+            if OmegaConf.select(cfg, key, default=None) is not None:
+                OmegaConf.update(cfg, key, 0.0)
+        cfg.scheduler = OmegaConf.structured(SchedulerConfig)  # scheduler=none
+    return cfg
 
 
 def build_trainer(cfg: DictConfig, callbacks: Sequence[pl.Callback], **display: Any) -> pl.Trainer:

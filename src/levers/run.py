@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +12,22 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import ModelCheckpoint
 
-from levers.build import Built, build_data, build_trainer, decide_lr, fuse_steps, module_for, uses_swa
+from levers.build import (
+    Built,
+    build_data,
+    build_trainer,
+    decide_lr,
+    diagnostics_settings,
+    fuse_steps,
+    module_for,
+    regularization_off,
+    trainer_factory,
+    uses_swa,
+)
 from levers.callbacks.epoch_seeding import EpochSeeding
 from levers.callbacks.summary import RunSummary, as_floats
 from levers.checkpoint_io import load_checkpoint
+from levers.config.schema.diagnostics import DiagnosticsConfig
 from levers.config.trust import trusted_config
 from levers.config.validate import validate_config
 from levers.crossval import cross_validate
@@ -37,13 +49,38 @@ def run(cfg: DictConfig) -> float:
     if cfg.mode == "train":
         return train(cfg)
     validate_config(cfg)
-    cfg = PREPARE.get(cfg.mode, lambda same: same)(cfg)
+    if cfg.mode == "overfit":
+        cfg = regularization_off(cfg)
     data = build_data(cfg)
     if cfg.mode == "lr_find":  # the range test sets every lr itself; its module only needs a valid one
         probe_lr = cfg.diagnostics.lr_find.min_lr if cfg.optimizer.lr == "auto" else None
-        return DIAGNOSTICS[cfg.mode](cfg, Built(data, module_for(cfg, data, lr=probe_lr)))
+        return run_diagnostic(cfg, Built(data, module_for(cfg, data, lr=probe_lr)))
     cfg, _ = decide_lr(cfg, data)
-    return DIAGNOSTICS[cfg.mode](cfg, Built(data, module_for(cfg, data)))
+    return run_diagnostic(cfg, Built(data, module_for(cfg, data)))
+
+
+def run_diagnostic(cfg: DictConfig, built: Built) -> float:
+    """`mode=lr_find | overfit | gradcheck` on what was built; each returns its own figure of merit."""
+    return DIAGNOSTICS[cfg.mode](diagnostics_settings(cfg), cfg, built)
+
+
+def _lr_find(settings: DiagnosticsConfig, cfg: DictConfig, built: Built) -> float:
+    return lr_find.run_lr_find(settings.lr_find, trainer_factory(cfg), built, Path(cfg.paths.output_dir))
+
+
+def _overfit(settings: DiagnosticsConfig, cfg: DictConfig, built: Built) -> float:
+    return overfit.run_overfit(settings.overfit, trainer_factory(cfg), built, Path(cfg.paths.output_dir))
+
+
+def _gradcheck(settings: DiagnosticsConfig, cfg: DictConfig, built: Built) -> float:
+    return gradcheck.run_gradcheck(settings.gradcheck, built, cfg.seed, Path(cfg.paths.output_dir))
+
+
+DIAGNOSTICS: dict[str, Callable[[DiagnosticsConfig, DictConfig, Built], float]] = {
+    "lr_find": _lr_find,
+    "overfit": _overfit,
+    "gradcheck": _gradcheck,
+}
 
 
 def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float:
@@ -88,7 +125,7 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
         trainer.fit(module, datamodule=data, ckpt_path=start_from, weights_only=True)
     except LeversRunFailed:
         if trainer.is_global_zero:
-            doctor.advise(output_dir, cfg)
+            doctor.advise(output_dir, doctor.facts_from_config(cfg))
         raise
     # SWA's averaged weights are the point of SWA: test them, not the best pre-averaging checkpoint.
     best_path = "" if uses_swa(cfg) else _best_checkpoint(trainer, output_dir)
@@ -100,14 +137,10 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
         final = summary.write("completed", test=test_metrics, best_checkpoint=best_path, tested_weights=weights)
         log.info("test metrics (%s weights): %s", weights, _fmt(test_metrics))
         log.info("run directory: %s", output_dir)
-        doctor.advise(output_dir, cfg)
+        doctor.advise(output_dir, doctor.facts_from_config(cfg))
         if not quiet:
             print_final_table(final)
     return summary.best_value if summary.best_value is not None else float("nan")
-
-
-DIAGNOSTICS = {"lr_find": lr_find.run_lr_find, "overfit": overfit.run_overfit, "gradcheck": gradcheck.run_gradcheck}
-PREPARE = {"overfit": overfit.regularization_off}  # a config change a mode needs before the module is built
 
 
 def check_checkpoint_fits(path: str, built: Built, key: str) -> None:
