@@ -39,7 +39,8 @@ from levers.data.datamodule import TabularDataModule
 from levers.data.scaling import AffineScaler
 from levers.data.task import TaskSpec
 from levers.diagnostics import TrainerFactory
-from levers.fused_steps import fused_steps_for
+from levers.fused_steps import KEY as STEPS_PER_CALL
+from levers.fused_steps import OLD_RUNS, FusedRequest, fused_steps_for
 from levers.losses import build_loss
 from levers.metrics import loggable_names
 from levers.models import build_model
@@ -185,10 +186,22 @@ def uses_swa(cfg: DictConfig) -> bool:
 def fuse_steps(cfg: DictConfig, trainer: pl.Trainer, built: Built) -> None:
     """Hand the module its fused loop (several optimizer steps per Lightning step) when `steps_per_call` allows
     it; decided from the config and the built Trainer (strategy, precision, callbacks), once, before fit."""
-    fused = fused_steps_for(cfg, trainer)
+    fused = fused_steps_for(fused_request(cfg), trainer)
     if fused is None:
         return
     trainer.gradient_clip_val = None  # Lightning refuses to clip under manual optimization; the loop clips itself
     built.module.use_fused_steps(fused)
     built.data.steps_per_call = fused.plan.steps
     log.debug("%d optimizer steps per Lightning step", fused.plan.steps)
+
+
+def fused_request(cfg: DictConfig) -> FusedRequest:
+    plateau = "ReduceLROnPlateau" in str(cfg.scheduler.get("scheduler") or "")
+    return FusedRequest(
+        steps_per_call=cfg.get(STEPS_PER_CALL, OLD_RUNS),
+        batch_size=cfg.data.batch_size,
+        mode=cfg.mode,
+        swa=uses_swa(cfg),
+        plateau_per_step=plateau and cfg.scheduler.interval == "step",
+        plateau_monitor=cfg.scheduler.get("monitor"),
+    )

@@ -4,7 +4,6 @@ mean is what the run returns, so in a sweep each point's metric is its k-fold me
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import math
@@ -13,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from omegaconf import DictConfig
 
 from levers.io import write_json_atomic
 
@@ -21,16 +19,14 @@ log = logging.getLogger(__name__)
 FOLD_KEYS = ("best_value", "best_epoch", "epochs_run", "wall_time_s", "test", "best_checkpoint", "output_dir")
 
 
-def cross_validate(cfg: DictConfig, train_one: Callable[[DictConfig], float]) -> float:
-    """Run `train_one` on each fold's config; summary.json is rewritten after every fold and on failure."""
-    out, k = Path(cfg.paths.output_dir), int(cfg.data.folds)
+def cross_validate(k: int, out: Path, train_fold: Callable[[int, Path], object]) -> float:
+    """Run `train_fold(i, <out>/fold_<i>)` for each of the k folds (it writes that folder's summary.json);
+    the run's summary.json is rewritten after every fold and on failure."""
     folds: list[dict[str, Any]] = []
     try:
         for fold in range(k):
-            fold_cfg = copy.deepcopy(cfg)
-            fold_cfg.data.fold, fold_cfg.paths.output_dir = fold, str(out / f"fold_{fold}")
             log.info("cross-validation: fold %d of %d", fold + 1, k)
-            train_one(fold_cfg)
+            train_fold(fold, out / f"fold_{fold}")
             folds.append(json.loads((out / f"fold_{fold}" / "summary.json").read_text()))
             write_json_atomic(out / "summary.json", summarize(folds, k, out, "running"))
     except BaseException as error:

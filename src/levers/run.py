@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -27,6 +28,7 @@ from levers.build import (
 from levers.callbacks.epoch_seeding import EpochSeeding
 from levers.callbacks.summary import RunSummary, as_floats
 from levers.checkpoint_io import load_checkpoint
+from levers.config.resume import resume_point
 from levers.config.schema.diagnostics import DiagnosticsConfig
 from levers.config.trust import trusted_config
 from levers.config.validate import validate_config
@@ -36,7 +38,6 @@ from levers.data.task import TaskSpec
 from levers.diagnostics import doctor, gradcheck, lr_find, overfit
 from levers.distributed import check_launch
 from levers.errors import LeversRunFailed
-from levers.resume import resume_point
 from levers.serving.checkpoint import ServingState, check_fits_data, recipe_of
 from levers.terminal import is_quiet, print_final_table, trainer_display
 from levers.tracking import FinishTrackersOnFailure, finish_trackers, log_hyperparams
@@ -93,7 +94,8 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
     validate_config(cfg)
     check_launch(cfg.trainer)
     if cfg.data.folds > 1 and cfg.data.fold is None:
-        return cross_validate(cfg, train)  # this function once per fold; returns the k-fold mean
+        # this function once per fold; returns the k-fold mean
+        return cross_validate(cfg.data.folds, Path(cfg.paths.output_dir), lambda i, out: train(for_fold(cfg, i, out)))
     data = build_data(cfg)
     cfg, lr_auto = decide_lr(cfg, data)
     built = Built(data, module_for(cfg, data))
@@ -141,6 +143,13 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
         if not quiet:
             print_final_table(final)
     return summary.best_value if summary.best_value is not None else float("nan")
+
+
+def for_fold(cfg: DictConfig, fold: int, output_dir: Path) -> DictConfig:
+    """The config of fold `fold` of a k-fold run, writing into its own folder."""
+    fold_cfg = copy.deepcopy(cfg)
+    fold_cfg.data.fold, fold_cfg.paths.output_dir = fold, str(output_dir)
+    return fold_cfg
 
 
 def check_checkpoint_fits(path: str, built: Built, key: str) -> None:
