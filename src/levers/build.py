@@ -18,6 +18,8 @@ from __future__ import annotations
 import copy
 import functools
 import logging
+import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +48,7 @@ from levers.metrics import loggable_names
 from levers.models import build_model
 from levers.module import LitModel
 from levers.optim import Schedule, optimizer_factory
+from levers.threads import ThreadChoice, busy_elsewhere, choose_threads, step_flops, usable_cores
 
 log = logging.getLogger(__name__)
 
@@ -205,3 +208,17 @@ def fused_request(cfg: DictConfig) -> FusedRequest:
         plateau_per_step=plateau and cfg.scheduler.interval == "step",
         plateau_monitor=cfg.scheduler.get("monitor"),
     )
+
+
+def load_elsewhere(cfg: DictConfig) -> float:
+    """Cores other processes keep busy, sampled once per run where `threads=auto` will use it."""
+    return busy_elsewhere() if cfg.threads == "auto" and not os.environ.get("OMP_NUM_THREADS") else 0.0
+
+
+def decide_threads(cfg: DictConfig, busy: float, built: Built | None = None) -> ThreadChoice:
+    """`threads=auto | N` (levers.threads): before the data is prepared only the free cores count; once the model
+    is built, one real training batch says whether a step is worth sharing."""
+    flops = math.inf
+    if built is not None:
+        flops = step_flops(built.module.net, built.data.tensors["train"][0][: cfg.data.batch_size])
+    return choose_threads(cfg.threads, flops, usable_cores(), busy, os.environ.get("OMP_NUM_THREADS"))

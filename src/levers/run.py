@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,10 @@ from levers.build import (
     build_data,
     build_trainer,
     decide_lr,
+    decide_threads,
     diagnostics_settings,
     fuse_steps,
+    load_elsewhere,
     module_for,
     regularization_off,
     trainer_factory,
@@ -40,6 +43,7 @@ from levers.distributed import check_launch
 from levers.errors import LeversRunFailed
 from levers.serving.checkpoint import ServingState, check_fits_data, recipe_of
 from levers.terminal import is_quiet, print_final_table, trainer_display
+from levers.threads import apply as apply_threads
 from levers.tracking import FinishTrackersOnFailure, finish_trackers, log_hyperparams
 
 log = logging.getLogger(__name__)
@@ -96,13 +100,18 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
     if cfg.data.folds > 1 and cfg.data.fold is None:
         # this function once per fold; returns the k-fold mean
         return cross_validate(cfg.data.folds, Path(cfg.paths.output_dir), lambda i, out: train(for_fold(cfg, i, out)))
+    busy = load_elsewhere(cfg)
+    apply_threads(decide_threads(cfg, busy))  # no thrash while the data is prepared
     data = build_data(cfg)
     cfg, lr_auto = decide_lr(cfg, data)
     built = Built(data, module_for(cfg, data))
     module = built.module
     if start_from:
         check_checkpoint_fits(start_from, built, start_key)
-    header = {**_header(cfg, data, module.loss_name), "resumed_from": start_from}
+    threads = decide_threads(cfg, busy, built)
+    apply_threads(threads)
+    log.info("torch threads: %d (%s)", threads.threads, threads.reason)
+    header = {**_header(cfg, data, module.loss_name), "resumed_from": start_from, "threads": asdict(threads)}
     if lr_auto is not None:
         header["lr_auto"] = lr_auto
     output_dir = Path(cfg.paths.output_dir)
