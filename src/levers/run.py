@@ -41,6 +41,7 @@ from levers.data.task import TaskSpec
 from levers.diagnostics import doctor, gradcheck, lr_find, overfit
 from levers.distributed import check_launch
 from levers.errors import LeversRunFailed
+from levers.logging_setup import lightning_info_on_console
 from levers.serving.checkpoint import ServingState, check_fits_data, recipe_of
 from levers.terminal import is_quiet, print_final_table, trainer_display
 from levers.threads import apply as apply_threads
@@ -117,8 +118,9 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
     output_dir = Path(cfg.paths.output_dir)
     summary = RunSummary(output_dir / "summary.json", cfg.monitor, cfg.monitor_mode, header)
     quiet = is_quiet(cfg.quiet)
+    lightning_info_on_console(cfg.verbose)
     display = trainer_display(
-        quiet, cfg.trainer.enable_progress_bar, cfg.trainer.enable_model_summary, cfg.progress_every
+        quiet, cfg.trainer.enable_progress_bar, cfg.trainer.enable_model_summary, cfg.progress_every, cfg.verbose
     )
     resolved = OmegaConf.to_container(cfg, resolve=True)
     own_callbacks = [

@@ -44,10 +44,17 @@ def test_two_runs_started_together_get_their_own_directories(tmp_path):
 
 
 def test_every_log_line_is_printed_once(tmp_path):
-    code, output = finish(launch(QUICK, tmp_path))
+    code, output = finish(launch([*QUICK, "verbose=true"], tmp_path))
     assert code == 0
     assert output.count("test metrics (best weights)") == 1
     assert output.count("GPU available") == 1
+
+
+def test_lightnings_info_lines_go_to_the_log_file_not_the_console_by_default(tmp_path):
+    code, output = finish(launch([*QUICK, "hydra.run.dir=run"], tmp_path))
+    assert code == 0
+    assert "GPU available" not in output and "Tip:" not in output and "test metrics (best weights)" in output
+    assert "GPU available" in (tmp_path / "run" / "train.log").read_text()
 
 
 def test_multirun_grid_runs_every_combination(tmp_path):

@@ -32,6 +32,8 @@ class TrainConfig:
     resume: str | None = None  # a run directory to continue (its config, its checkpoints/last.ckpt)
     ckpt_path: str | None = None  # start this config's training from a checkpoint
     quiet: bool | None = None  # true: no progress bar, summary or final table; null: quiet in multirun only
+    # true: Lightning's own lines on the console too (GPU/TPU availability, tips) and its full model summary
+    verbose: bool = False
     # optimizer steps per Lightning training step (chunked mini-batches, same result): auto | an int >= 1
     steps_per_call: Any = checked("auto", STEPS_PER_CALL)  # noqa: RUF009 (a Field, as dataclasses.field returns)
     # torch's intra-op threads: auto (free cores, and one for small steps: src/levers/threads.py) | an int >= 1
