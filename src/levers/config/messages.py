@@ -17,6 +17,8 @@ from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf import DictConfig
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 
+from levers.errors import LeversConfigError
+
 HIDDEN_KEYS = ("_target_", "_partial_", "_convert_", "_recursive_", "_args_")
 
 
@@ -60,6 +62,14 @@ def composition_error_line(error: BaseException) -> str | None:
         if key and allowed and str(error).startswith("Could not override"):
             return unknown_key_line(str(key), allowed)
     return None
+
+
+class MisspeltKeyOrOption(LeversConfigError):
+    """The same line raised in Python (`levers.train("optimizer.lrr=0.1")`), as the LeversConfigError it is."""
+
+    def __init__(self, line: str) -> None:
+        ValueError.__init__(self, line)
+        self.key, self.value, self.allowed = line.split(" ", 1)[0], None, line
 
 
 def composition_errors_in_one_line() -> None:
