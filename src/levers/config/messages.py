@@ -22,10 +22,16 @@ from levers.errors import LeversConfigError
 HIDDEN_KEYS = ("_target_", "_partial_", "_convert_", "_recursive_", "_args_")
 
 
+def closest(word: str, choices: Sequence[str]) -> str | None:
+    """The allowed spelling nearest to `word` (difflib's ratio of at least 0.6), if any."""
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return close[0] if close else None
+
+
 def did_you_mean(word: str, choices: Sequence[str]) -> str:
     """ "; did you mean lr?" when one allowed spelling is close to `word`; "" otherwise."""
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return f"; did you mean {close[0]}?" if close else ""
+    close = closest(word, choices)
+    return f"; did you mean {close}?" if close else ""
 
 
 def unknown_key_line(key: str, allowed: Sequence[str]) -> str:
