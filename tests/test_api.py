@@ -87,3 +87,13 @@ def test_import_levers_stays_cheap_and_train_is_the_api_function():
     from levers.api import train
 
     assert levers.train is train
+
+
+def test_a_kfold_run_returns_the_fold_mean_and_names_where_its_models_are(tmp_path):
+    rng = np.random.default_rng(1)
+    features = rng.normal(size=(200, 2))
+    result = levers.train(*QUICK, "data.folds=2", data=(features, (features[:, 0] > 0).astype(int)), run_dir=tmp_path)
+    assert result.best_value == pytest.approx(result.summary["cv"]["mean"])
+    assert result.metrics["test/acc"] == pytest.approx(result.summary["fold_metrics"]["test/acc"]["mean"])
+    with pytest.raises(LeversConfigError, match="one per fold in .*fold_<i>/checkpoints"):
+        result.predict(features)
