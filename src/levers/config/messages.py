@@ -9,6 +9,7 @@ keeps Hydra's own report.
 from __future__ import annotations
 
 import difflib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -94,7 +95,7 @@ def composition_errors_in_one_line() -> None:
                 return func()
             except ConfigCompositionException as error:
                 line = composition_error_line(error)
-                if line is None:
+                if line is None or os.environ.get("HYDRA_FULL_ERROR") == "1":  # asked for Hydra's full trace
                     raise
                 print(f"config error: {line}", file=sys.stderr)
                 sys.exit(2)
