@@ -44,7 +44,7 @@ from levers.diagnostics import TrainerFactory
 from levers.fused_steps import KEY as STEPS_PER_CALL
 from levers.fused_steps import OLD_RUNS, FusedRequest, fused_steps_for
 from levers.losses import build_loss
-from levers.metrics import loggable_names
+from levers.metrics import loggable_names, target_columns
 from levers.models import build_model
 from levers.module import LitModel
 from levers.optim import Schedule, optimizer_factory
@@ -102,6 +102,7 @@ def build_module(
         target_scaler=target_scaler,
         l1=cfg.regularization.l1,
         l1_activity=cfg.regularization.l1_activity,
+        target_names=target_columns(cfg.data.get("target"), task),
     )
 
 

@@ -16,6 +16,7 @@ from omegaconf.errors import ValidationError
 
 import levers.config  # noqa: F401  (registers schemas and resolvers before Hydra composes)
 from levers.config.location import hydra_config_path
+from levers.config.messages import composition_errors_in_one_line
 from levers.distributed import launch_overrides
 from levers.errors import LeversConfigError, LeversRunFailed
 from levers.exit_codes import composition_errors_exit_2, interrupts_exit_like_a_shell, mark_composed
@@ -63,6 +64,7 @@ def _first_null_parent(cfg: object, key: str) -> str | None:
 
 
 overrides_under_null_fail_in_one_line()
+composition_errors_in_one_line()  # a misspelt key or option: one line with the allowed ones
 
 
 @hydra.main(version_base="1.3", config_path=hydra_config_path(), config_name="train")

@@ -100,7 +100,8 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
     check_launch(cfg.trainer)
     if cfg.data.folds > 1 and cfg.data.fold is None:
         # this function once per fold; returns the k-fold mean
-        return cross_validate(cfg.data.folds, Path(cfg.paths.output_dir), lambda i, out: train(for_fold(cfg, i, out)))
+        folds, out, table = cfg.data.folds, Path(cfg.paths.output_dir), not is_quiet(cfg.quiet)
+        return cross_validate(folds, out, lambda i, fold_dir: train(for_fold(cfg, i, fold_dir)), table)
     busy = load_elsewhere(cfg)
     apply_threads(decide_threads(cfg, busy))  # no thrash while the data is prepared
     data = build_data(cfg)
@@ -160,6 +161,7 @@ def for_fold(cfg: DictConfig, fold: int, output_dir: Path) -> DictConfig:
     """The config of fold `fold` of a k-fold run, writing into its own folder."""
     fold_cfg = copy.deepcopy(cfg)
     fold_cfg.data.fold, fold_cfg.paths.output_dir = fold, str(output_dir)
+    fold_cfg.quiet = True  # k bars, summaries and tables, the last read as "the" result: one table at the end
     return fold_cfg
 
 

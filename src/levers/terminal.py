@@ -172,3 +172,23 @@ def print_final_table(summary: dict[str, Any], console: Console | None = None) -
     rows.update(summary.get("test", {}))
     rows["run directory"] = summary["output_dir"]
     (console or Console()).print(metrics_table(f"levers: {summary['data']}, {summary['task']}", rows))
+
+
+def print_kfold_table(summary: dict[str, Any], console: Console | None = None) -> None:
+    """The one table of a k-fold run: a row per fold, then mean +- std, for every metric in `fold_metrics`."""
+    metrics = summary["fold_metrics"]
+    table = Table(title=f"levers: {summary['data']}, {summary['task']}, {summary['cv']['k']}-fold cross-validation")
+    table.title_justify = "left"
+    table.add_column("fold")
+    for name in metrics:
+        table.add_column(name, justify="right")
+    for fold in range(summary["cv"]["folds_done"]):
+        table.add_row(str(fold), *(_cell(metric["folds"][fold]) for metric in metrics.values()))
+    table.add_row("mean +- std", *(f"{m['mean']:.4g} +- {m['std']:.4g}" for m in metrics.values()), style="bold")
+    console = console or Console()
+    console.print(table)
+    console.print(f"run directory: {summary['output_dir']}")
+
+
+def _cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"

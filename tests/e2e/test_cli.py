@@ -121,3 +121,25 @@ def test_command_line_hydra_cannot_compose_exits_2(tmp_path, args):
 def test_help_exits_0(tmp_path):
     code, output = finish(launch(["--help"], tmp_path))
     assert code == 0 and "optimizer" in output
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ["optimizer.lrr=0.1"],
+            "config error: optimizer.lrr is not a key of optimizer; did you mean lr? "
+            "Its keys: lr, weight_decay, betas, eps, amsgrad",
+        ),
+        (
+            ["-m", "optimizer=adam,nadamm"],
+            "config error: optimizer=nadamm is not an option of optimizer; did you mean nadam? "
+            "Its options: adagrad, adam, adamax, adamw, nadam, rmsprop, sgd",
+        ),
+    ],
+)
+def test_misspelt_key_or_option_exits_2_with_one_line_and_no_hydra_advice(tmp_path, args, line):
+    code, output = finish(launch(args, tmp_path))
+    assert code == 2
+    assert output.splitlines() == [line]  # no "+key" advice, no search path, no HYDRA_FULL_ERROR hint
+    assert not list(tmp_path.rglob("summary.json"))  # nothing trained

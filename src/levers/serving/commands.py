@@ -47,11 +47,11 @@ def predict_command(cfg: DictConfig) -> dict[str, Any]:
 
 def export_command(cfg: DictConfig) -> dict[str, Any]:
     from levers.serving.checkpoint import restore
-    from levers.serving.export import export
+    from levers.serving.export import export, sidecar
 
     path = export(restore(cfg.ckpt_path), cfg.format, cfg.output)
-    log.info("exported %s (inputs and outputs described in %s)", path, path.with_suffix(".json"))
-    return {"format": cfg.format, "output": str(path), "description": str(path.with_suffix(".json"))}
+    log.info("exported %s (inputs and outputs described in %s)", path, sidecar(path))
+    return {"format": cfg.format, "output": str(path), "description": str(sidecar(path))}
 
 
 COMMANDS: dict[str, Callable[[DictConfig], dict[str, Any]]] = {
