@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import hydra
@@ -125,11 +125,25 @@ def report_entry() -> None:
     raise SystemExit(report_main())
 
 
-SUBCOMMANDS = {
-    "train": train_entry,
+def train() -> None:
+    """`levers-train [overrides...]`, `python train.py ...`: train (or run a diagnostic mode) on Hydra's command
+    line, with `resume=` pointed at its own directory and SLURM/torchrun tasks agreeing on one run directory."""
+    args = continue_in_place(sys.argv[1:])
+    sys.argv = [sys.argv[0], *args, *launch_overrides(args)]  # Hydra reads only sys.argv: the extra overrides go there
+    with interrupts_exit_like_a_shell(), composition_errors_exit_2():
+        train_entry()
+
+
+eval_main, predict_main, export_main = (hydra_app(name) for name in ("eval", "predict", "export"))
+
+# Each command is also its own console script, `levers-<command>` (pyproject.toml, [project.scripts]).
+COMMANDS: dict[str, Callable[[], None]] = {
+    "train": train,
+    "eval": eval_main,
+    "predict": predict_main,
+    "export": export_main,
     "doctor": doctor_entry,
     "report": report_entry,
-    **{name: hydra_app(name) for name in ("eval", "predict", "export")},
 }
 
 
@@ -145,24 +159,32 @@ def continue_in_place(argv: list[str]) -> list[str]:
 def unknown_command(word: str) -> bool:
     """A bare word that is neither a command nor an override (`key=value`, `+key=`, `~key`) nor an option (`-m`):
     Hydra would fail on it with a traceback-like parse error, or `levers frobnicate` would be taken for training."""
-    return word not in SUBCOMMANDS and "=" not in word and not word.startswith(("-", "+", "~"))
+    return word not in COMMANDS and "=" not in word and not word.startswith(("-", "+", "~"))
 
 
-def main() -> None:
-    """`levers [train] [overrides...]` (the subcommand defaults to train), `levers report <sweep dir>`,
-    `levers doctor <run dir>`, `levers eval|predict|export ckpt_path=...`."""
-    sys.argv = continue_in_place(sys.argv)
-    if len(sys.argv) > 1 and unknown_command(sys.argv[1]):
+def main(argv: list[str] | None = None) -> None:
+    """`levers [command] [arguments...]`: the command's own entry (train when the first word is an override),
+    `levers report <sweep dir>`, `levers doctor <run dir>`, `levers eval|predict|export ckpt_path=...`."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args and unknown_command(args[0]):
         print(
-            f"levers: unknown command {sys.argv[1]!r}; the commands are {', '.join(SUBCOMMANDS)} "
+            f"levers: unknown command {args[0]!r}; the commands are {', '.join(COMMANDS)} "
             "(train is the default: `levers key=value ...`)",
             file=sys.stderr,
         )
         raise SystemExit(2)
-    command = SUBCOMMANDS[sys.argv.pop(1)] if len(sys.argv) > 1 and sys.argv[1] in SUBCOMMANDS else train_entry
-    if command is not train_entry:
-        command()
-        return
-    sys.argv += launch_overrides(sys.argv[1:])  # SLURM / torchrun tasks agree on one run directory
-    with interrupts_exit_like_a_shell(), composition_errors_exit_2():
-        command()
+    command, rest = (args[0], args[1:]) if args and args[0] in COMMANDS else ("train", args)
+    with command_line(rest):
+        COMMANDS[command]()
+
+
+@contextmanager
+def command_line(args: list[str]) -> Iterator[None]:
+    """Hydra (and argparse) read the command line from sys.argv only: the command's own arguments for the call,
+    the caller's afterwards."""
+    saved = sys.argv
+    sys.argv = [saved[0], *args]
+    try:
+        yield
+    finally:
+        sys.argv = saved

@@ -143,3 +143,29 @@ def test_misspelt_key_or_option_exits_2_with_one_line_and_no_hydra_advice(tmp_pa
     assert code == 2
     assert output.splitlines() == [line]  # no "+key" advice, no search path, no HYDRA_FULL_ERROR hint
     assert not list(tmp_path.rglob("summary.json"))  # nothing trained
+
+
+def test_every_command_is_also_its_own_console_script():
+    import tomllib
+
+    from levers import cli
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    for name, entry in cli.COMMANDS.items():
+        module, attribute = scripts[f"levers-{name}"].split(":")
+        assert module == "levers.cli" and getattr(cli, attribute) is entry
+
+
+def test_a_command_script_reads_its_own_command_line(tmp_path):
+    script = Path(sys.executable).parent / "levers-doctor"
+    result = subprocess.run([str(script), str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "usage: levers doctor <run dir>" in result.stderr
+
+
+def test_the_router_leaves_the_callers_command_line_as_it_was(tmp_path, monkeypatch):
+    from levers.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["levers", "untouched"])
+    with pytest.raises(SystemExit) as exit_info:
+        main(["doctor", str(tmp_path)])
+    assert exit_info.value.code == 2 and sys.argv == ["levers", "untouched"]

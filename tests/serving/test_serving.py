@@ -141,11 +141,11 @@ def test_cli_predict_with_a_missing_key_exits_2_with_one_line(tmp_path):
 
 
 def test_levers_eval_and_predict_commands_run_on_a_checkpoint(runs, tmp_path, monkeypatch, capsys):
-    from levers.cli import SUBCOMMANDS
+    from levers.cli import COMMANDS
 
     checkpoint = best_checkpoint(runs["multiclass"])
     monkeypatch.setattr(sys, "argv", ["levers", f"ckpt_path={checkpoint}", f"hydra.run.dir={tmp_path / 'eval'}"])
-    SUBCOMMANDS["eval"]()
+    COMMANDS["eval"]()
     printed = dict(line.split("\t") for line in capsys.readouterr().out.splitlines() if "\t" in line)
     summary = json.loads((runs["multiclass"] / "summary.json").read_text())
     assert float(printed["test/acc"]) == pytest.approx(summary["test"]["test/acc"], abs=1e-6)
@@ -154,7 +154,7 @@ def test_levers_eval_and_predict_commands_run_on_a_checkpoint(runs, tmp_path, mo
     output = tmp_path / "out" / "preds.csv"
     argv = ["levers", f"ckpt_path={checkpoint}", f"input={PENGUINS}", f"output={output}", f"hydra.run.dir={tmp_path}"]
     monkeypatch.setattr(sys, "argv", argv)
-    SUBCOMMANDS["predict"]()
+    COMMANDS["predict"]()
     assert len(pd.read_csv(output)) == 344
     assert json.loads((tmp_path / "summary.json").read_text())["rows"] == 344
 
