@@ -17,11 +17,11 @@ from omegaconf.errors import ValidationError
 import levers.config  # noqa: F401  (registers schemas and resolvers before Hydra composes)
 from levers.config.location import hydra_config_path
 from levers.config.messages import composition_errors_in_one_line
+from levers.config.settings import command_settings
 from levers.distributed import launch_overrides
 from levers.errors import LeversConfigError, LeversRunFailed
 from levers.exit_codes import composition_errors_exit_2, interrupts_exit_like_a_shell, mark_composed
-from levers.logging_setup import quiet_known_noise, route_lightning_logs_through_hydra
-from levers.serving.commands import hydra_app
+from levers.logging_setup import lightning_info_on_console, quiet_known_noise, route_lightning_logs_through_hydra
 
 SWITCHED_ON_BY = {  # entries that are null unless an option sets them
     "callbacks.periodic_checkpoint": "callbacks=periodic",
@@ -132,6 +132,31 @@ def train() -> None:
     sys.argv = [sys.argv[0], *args, *launch_overrides(args)]  # Hydra reads only sys.argv: the extra overrides go there
     with interrupts_exit_like_a_shell(), composition_errors_exit_2():
         train_entry()
+
+
+def hydra_app(command: str) -> Callable[[], None]:
+    """The console entry of a checkpoint command (levers.serving.commands): Hydra parses sys.argv; a bad value
+    exits 2 with one line."""
+
+    @hydra.main(version_base="1.3", config_path=hydra_config_path(), config_name=command)
+    def app(cfg: DictConfig) -> None:
+        mark_composed()
+        route_lightning_logs_through_hydra()
+        quiet_known_noise()
+        lightning_info_on_console(verbose=False)
+        from levers.serving.commands import run_command
+
+        try:
+            run_command(command, command_settings(command, cfg))
+        except LeversConfigError as error:
+            logging.getLogger("levers").error("config error: %s", error)
+            raise SystemExit(2) from None
+
+    def entry() -> None:
+        with interrupts_exit_like_a_shell(), composition_errors_exit_2():
+            app()
+
+    return entry
 
 
 eval_main, predict_main, export_main = (hydra_app(name) for name in ("eval", "predict", "export"))

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from omegaconf import DictConfig, OmegaConf
 
 from levers.config.schema.data import DataConfig
+from levers.config.schema.serving import SCHEMAS, ServingConfig
 from levers.errors import LeversConfigError
 
 T = TypeVar("T")
@@ -31,6 +32,20 @@ def data_settings(node: DictConfig) -> DataConfig:
                 f"data.{key}", "???", "a value: python train.py data=table data.path=FILE.csv data.target=COLUMN"
             )
     return typed(node, DataConfig)
+
+
+# What each checkpoint command cannot run without.
+REQUIRED_COMMAND_KEYS = {"eval": ("ckpt_path",), "predict": ("ckpt_path", "input"), "export": ("ckpt_path",)}
+
+
+def command_settings(command: str, cfg: DictConfig) -> ServingConfig:
+    """A checkpoint command's composed config (conf/<command>.yaml) as its schema; an unset key is one line."""
+    required = REQUIRED_COMMAND_KEYS[command]
+    unset = [key for key in required if OmegaConf.is_missing(cfg, key)]
+    if unset:
+        example = " ".join(f"{key}=..." for key in required)
+        raise LeversConfigError(unset[0], None, f"set, e.g. `levers {command} {example}`")
+    return typed(cfg, SCHEMAS[command])
 
 
 def typed(node: DictConfig, kind: type[T]) -> T:
