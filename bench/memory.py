@@ -30,6 +30,7 @@ from hydra import compose, initialize_config_dir
 import levers.config  # noqa: F401
 from levers.cli import config_dir
 from levers.data.prepared import prepare
+from levers.config.settings import data_settings
 
 def status(field):
     with open("/proc/self/status") as lines:
@@ -39,7 +40,7 @@ baseline = status("VmRSS")
 path = sys.argv[1]
 with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
     cfg = compose("train", overrides=["data=table", f"data.path={path}", "data.target=y"])
-prepared = prepare(cfg.data, cfg.scaling.method, cfg.seed)
+prepared = prepare(data_settings(cfg.data), cfg.scaling.method, cfg.seed)
 print(json.dumps({"baseline": baseline, "peak": status("VmHWM"), "tensor_bytes": prepared.nbytes}))
 """
 

@@ -40,6 +40,7 @@ from torch.utils.data import DataLoader, TensorDataset
 import levers.config  # noqa: F401  (registers schemas and resolvers)
 from levers.cli import quiet_known_noise
 from levers.config.location import config_dir
+from levers.config.settings import data_settings
 from levers.data.datamodule import TabularDataModule
 from levers.models.mlp import MLP
 from levers.run import train
@@ -211,7 +212,7 @@ def train_tensors(data_overrides: list[str]) -> tuple[torch.Tensor, torch.Tensor
     """The train split exactly as levers prepares it (same rows, split and scaling)."""
     with tempfile.TemporaryDirectory() as out:
         cfg = compose_cfg(Path(out), data_overrides)
-    x, y = TabularDataModule(cfg.data, cfg.scaling.method, cfg.seed).tensors["train"]
+    x, y = TabularDataModule(data_settings(cfg.data), cfg.scaling.method, cfg.seed).tensors["train"]
     return x, y
 
 

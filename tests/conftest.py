@@ -55,9 +55,11 @@ def compose_command(command: str, output_dir: Path, *overrides: str) -> DictConf
 
 def levers_command(command: str, output_dir: Path, **values: object) -> dict:
     """`levers <command> key=value ...` in-process; returns the summary it wrote into output_dir."""
+    from levers.config.settings import command_settings
     from levers.serving.commands import run_command
 
-    return run_command(command, compose_command(command, output_dir, *(f"{k}={v}" for k, v in values.items())))
+    cfg = compose_command(command, output_dir, *(f"{k}={v}" for k, v in values.items()))
+    return run_command(command, command_settings(command, cfg))
 
 
 @pytest.fixture

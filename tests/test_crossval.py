@@ -58,3 +58,33 @@ def test_a_diverged_fold_marks_the_kfold_summary_diverged(make_cfg):
     with pytest.raises(LeversRunFailed):
         train(cfg)
     assert json.loads((Path(cfg.paths.output_dir) / "summary.json").read_text())["status"] == "diverged"
+
+
+def test_kfold_summary_lists_each_metric_per_fold_with_mean_and_std(kfold_run):
+    _, summary, _ = kfold_run
+    metrics = summary["fold_metrics"]
+    assert list(metrics) == ["best val/loss", "test/acc", "test/loss"]
+    for name, metric in metrics.items():
+        expected = [f["best_value"] if name == "best val/loss" else f["test"][name] for f in summary["folds"]]
+        assert metric["folds"] == expected
+        assert metric["mean"] == pytest.approx(np.mean(expected)) and metric["std"] == pytest.approx(np.std(expected))
+
+
+def test_kfold_shows_one_table_of_every_fold_and_the_mean_not_one_per_fold(make_cfg, capsys):
+    cfg = make_cfg(
+        "data.folds=2",
+        "data.limit=200",
+        "trainer.max_epochs=1",
+        "trainer.enable_progress_bar=true",
+        "trainer.enable_model_summary=true",
+    )
+    train(cfg)
+    shown = capsys.readouterr().out
+    assert shown.count("cross-validation") == 1 and "2-fold cross-validation" in shown  # the one table
+    assert "mean +- std" in shown and "best epoch" not in shown  # no single run's final table
+    assert "Trainable params" not in shown  # no model summary per fold
+    summary = json.loads((Path(cfg.paths.output_dir) / "summary.json").read_text())
+    acc = summary["fold_metrics"]["test/acc"]
+    assert f"{acc['mean']:.4g} +- {acc['std']:.4g}" in shown
+    for value in acc["folds"]:
+        assert f"{value:.4g}" in shown

@@ -12,8 +12,9 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint
 
-from levers.build import build
+from levers.build import build, fused_request
 from levers.callbacks.monitor import LayerMonitor
+from levers.config.settings import data_settings
 from levers.data.datamodule import TabularDataModule
 from levers.errors import LeversConfigError
 from levers.fused_steps import fused_steps_for
@@ -62,7 +63,7 @@ class FinalState(pl.Callback):
 
 def steps_per_epoch(cfg) -> int:
     """Optimizer steps in an epoch, from the data: the train split in mini-batches, the last one short."""
-    train_rows = TabularDataModule(cfg.data, cfg.scaling.method, cfg.seed).split_size("train")
+    train_rows = TabularDataModule(data_settings(cfg.data), cfg.scaling.method, cfg.seed).split_size("train")
     return math.ceil(train_rows / cfg.data.batch_size)
 
 
@@ -121,7 +122,7 @@ def test_continuing_from_a_checkpoint_of_the_other_loop_keeps_counting_steps(mak
 @pytest.mark.parametrize("batch_size", [32, 256])
 def test_auto_fuses_steps_on_a_single_device_and_sizes_a_call_to_4096_rows(make_cfg, batch_size):
     trainer = pl.Trainer(accelerator="cpu", devices=1, logger=False)
-    fused = fused_steps_for(make_cfg(f"data.batch_size={batch_size}"), trainer)
+    fused = fused_steps_for(fused_request(make_cfg(f"data.batch_size={batch_size}")), trainer)
     assert fused is not None and fused.plan.batch_size == batch_size
     assert fused.plan.steps * batch_size == 4096
 
@@ -148,16 +149,16 @@ REASONS = {
 @pytest.mark.parametrize(("overrides", "trainer_kwargs", "reason"), REASONS.values(), ids=REASONS.keys())
 def test_auto_keeps_lightnings_loop_where_fusing_would_not_be_exact(make_cfg, overrides, trainer_kwargs, reason):
     trainer = pl.Trainer(accelerator="cpu", logger=False, **{"devices": 1, **trainer_kwargs})
-    assert fused_steps_for(make_cfg(*overrides), trainer) is None
+    assert fused_steps_for(fused_request(make_cfg(*overrides)), trainer) is None
     with pytest.raises(LeversConfigError, match=reason) as refused:
-        fused_steps_for(make_cfg(*overrides, "steps_per_call=4"), trainer)
+        fused_steps_for(fused_request(make_cfg(*overrides, "steps_per_call=4")), trainer)
     assert "steps_per_call" in str(refused.value)
 
 
 def test_the_fused_loop_is_handed_to_the_module_once_before_fit(make_cfg):
     cfg = make_cfg("steps_per_call=4")
     module = build(cfg).module
-    fused = fused_steps_for(cfg, pl.Trainer(accelerator="cpu", devices=1, logger=False))
+    fused = fused_steps_for(fused_request(cfg), pl.Trainer(accelerator="cpu", devices=1, logger=False))
     assert module.automatic_optimization and fused is not None
     module.use_fused_steps(fused)
     assert module.fused_steps is fused and not module.automatic_optimization

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytorch_lightning as pl
 import torch
 
+from levers.config.settings import data_settings
 from levers.data.datamodule import TabularDataModule
 from tests.in_training import FinalWeights, run_with
 
@@ -37,7 +38,7 @@ def test_l1_activity_makes_the_hidden_code_sparser(make_cfg):
     for name, strength in (("none", 0.0), ("l1_activity", 1e-3)):
         final = FinalWeights()
         run_with(make_cfg, f"regularization.l1_activity={strength}", "regularization.dropout=0", callbacks=[final])
-        data = TabularDataModule(make_cfg().data, "standard", seed=42)
+        data = TabularDataModule(data_settings(make_cfg().data), "standard", seed=42)
         with torch.no_grad():
             codes[name] = final.module.net.encode(data.tensors["val"][0]).abs().mean().item()
     assert codes["l1_activity"] < 0.75 * codes["none"]  # measured: 0.61x at seed 42
@@ -46,6 +47,6 @@ def test_l1_activity_makes_the_hidden_code_sparser(make_cfg):
 def test_the_fitted_scalers_are_saved_in_the_checkpoint(make_cfg):
     summary, cfg = run_with(make_cfg, "scaling=robust")
     state = torch.load(summary["best_checkpoint"], weights_only=True)["state_dict"]
-    data = TabularDataModule(cfg.data, "robust", seed=cfg.seed)
+    data = TabularDataModule(data_settings(cfg.data), "robust", seed=cfg.seed)
     assert torch.equal(state["feature_scaler.offset"], data.feature_scaler.offset)
     assert torch.equal(state["feature_scaler.scale"], data.feature_scaler.scale)

@@ -36,10 +36,11 @@ bare = loaded()
 import levers.cli, levers.run
 from hydra import compose, initialize_config_dir
 from levers.data.datamodule import TabularDataModule
+from levers.config.settings import data_settings
 imported = loaded()
 with initialize_config_dir(config_dir={str(CONF)!r}, version_base="1.3"):
     cfg = compose("train")
-data = TabularDataModule(cfg.data, cfg.scaling.method, cfg.seed)
+data = TabularDataModule(data_settings(cfg.data), cfg.scaling.method, cfg.seed)
 print(json.dumps({{"bare": bare, "imported": imported, "digits": loaded(), "rows": data.split_size("train")}}))
 """
 

@@ -31,7 +31,9 @@ def test_quiet_switches_off_bar_summary_and_table_and_is_the_multirun_default(ma
         "callbacks": [],
     }
     kinds = [type(c).__name__ for c in trainer_display(False, True, True, progress_every=25)["callbacks"]]
-    assert kinds == ["LiveMetricsBar", "RichModelSummary"]
+    assert kinds == ["LiveMetricsBar", "CompactModelSummary"]
+    verbose = trainer_display(False, True, True, progress_every=25, verbose=True)["callbacks"]
+    assert [type(c).__name__ for c in verbose] == ["LiveMetricsBar", "RichModelSummary"]
 
 
 def test_final_table_shows_best_value_and_test_metrics():
@@ -102,3 +104,32 @@ def test_the_progress_bar_re_renders_at_most_ten_times_a_second_unless_forced():
     bar.refresh()  # within 0.1 s of the first: skipped
     bar.refresh(hard=True)
     assert len(renders) == 2 and renders[-1] == "refresh"
+
+
+def test_the_model_summary_lists_only_layers_with_parameters_and_one_line_of_totals(make_cfg, capsys):
+    train(make_cfg("trainer.enable_model_summary=true", "trainer.max_epochs=1", "quiet=false", "model.depth=2"))
+    out = capsys.readouterr().out
+    layers = re.findall(r"^\s+(hidden\.\d+|head)\s+(\w+)\s+[\d.]+ ?K?\s*$", out, flags=re.MULTILINE)
+    assert [kind for _, kind in layers] == ["Linear", "Linear", "Linear"]
+    assert re.search(r"^MLP: [\d,]+ parameters, [\d.]+ MB$", out, flags=re.MULTILINE)
+    assert "FLOPs" not in out and "ReLU" not in out and "MulticlassAccuracy" not in out
+
+
+class BarTotals(pl.Callback):
+    def __init__(self) -> None:
+        self.seen: list[tuple[int | float, int, int]] = []
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        bar = trainer.progress_bar_callback
+        task = bar.progress.tasks[bar.train_progress_bar_id]
+        mini_batches = -(-trainer.datamodule.split_size("train") // trainer.datamodule.config.batch_size)
+        self.seen.append((bar.total_train_batches, int(task.completed), mini_batches))
+
+
+def test_under_fused_steps_the_bar_counts_mini_batches_and_shows_rows_per_second(make_cfg, capsys):
+    totals = BarTotals()
+    cfg = make_cfg("trainer.enable_progress_bar=true", "trainer.max_epochs=2", "quiet=false", "data.batch_size=32")
+    train(cfg, extra_callbacks=[totals])
+    assert len(totals.seen) == 2
+    assert all(total == done == mini_batches > 1 for total, done, mini_batches in totals.seen)
+    assert re.search(r"[\d,]+ rows/s", capsys.readouterr().out)

@@ -16,33 +16,44 @@ functions take the typed pieces they need (a loss choice, a model node, an optim
 from __future__ import annotations
 
 import copy
+import functools
 import logging
+import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 from pytorch_lightning.callbacks import StochasticWeightAveraging
 from pytorch_lightning.utilities.seed import isolate_rng
 
 from levers.callbacks.compile import CompileNetwork
 from levers.callbacks.ema import EMA
 from levers.checkpoint_io import AtomicCheckpointIO
+from levers.config.schema.diagnostics import DiagnosticsConfig
+from levers.config.schema.optimization import RegularizationConfig
+from levers.config.schema.scheduler import SchedulerConfig
 from levers.config.schema.trainer import lightning_arguments
+from levers.config.settings import data_settings, typed
 from levers.config.validate import validate_monitor
 from levers.data.datamodule import TabularDataModule
 from levers.data.scaling import AffineScaler
 from levers.data.task import TaskSpec
+from levers.diagnostics import TrainerFactory
 from levers.errors import LeversConfigError
-from levers.fused_steps import fused_steps_for
+from levers.fused_steps import KEY as STEPS_PER_CALL
+from levers.fused_steps import OLD_RUNS, FusedRequest, fused_steps_for
 from levers.losses import build_loss
-from levers.metrics import loggable_names
+from levers.metrics import loggable_names, target_columns
 from levers.models import build_model
 from levers.module import LitModel
 from levers.optim import Schedule, optimizer_factory
+from levers.threads import ThreadChoice, busy_elsewhere, choose_threads, step_flops, usable_cores
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +77,7 @@ def build(cfg: DictConfig) -> Built:
 
 def build_data(cfg: DictConfig) -> TabularDataModule:
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    data = TabularDataModule(cfg.data, cfg.scaling.method, cfg.seed)
+    data = TabularDataModule(data_settings(cfg.data), cfg.scaling.method, cfg.seed)
     validate_monitor(cfg.monitor, loggable_names(data.task))
     return data
 
@@ -99,6 +110,7 @@ def build_module(
         target_scaler=target_scaler,
         l1=cfg.regularization.l1,
         l1_activity=cfg.regularization.l1_activity,
+        target_names=target_columns(cfg.data.get("target"), task),
     )
 
 
@@ -114,10 +126,37 @@ def decide_lr(cfg: DictConfig, data: TabularDataModule) -> tuple[DictConfig, dic
 
     with isolate_rng():
         probe = module_for(cfg, data, lr=cfg.diagnostics.lr_find.min_lr)  # the sweep sets every lr itself
-        choice = lr_find.choose_lr(cfg, data, probe)
+        settings = diagnostics_settings(cfg).lr_find
+        choice = lr_find.choose_lr(settings, trainer_factory(cfg), data, probe, output_dir(cfg))
     chosen = copy.deepcopy(cfg)  # the caller's config stays as it was
     chosen.optimizer.lr = choice["lr"]
     return chosen, choice
+
+
+def diagnostics_settings(cfg: DictConfig) -> DiagnosticsConfig:
+    return typed(cfg.diagnostics, DiagnosticsConfig)
+
+
+def output_dir(cfg: DictConfig) -> Path:
+    return Path(cfg.paths.output_dir)
+
+
+def trainer_factory(cfg: DictConfig) -> TrainerFactory:
+    """The configured Trainer (no callbacks or loggers unless given), for a diagnostic that sets its own epochs."""
+    return functools.partial(instantiate, lightning_arguments(cfg.trainer))
+
+
+def regularization_off(cfg: DictConfig) -> DictConfig:
+    """`mode=overfit`: a copy of cfg with every regularizer at its schema default (= off, as
+    `regularization=none`) and no schedule, so that only the network and the data decide whether it can fit."""
+    cfg = cfg.copy()
+    with open_dict(cfg):
+        cfg.regularization = OmegaConf.structured(RegularizationConfig)
+        for key in ("model.dropout", "optimizer.weight_decay"):
+            if OmegaConf.select(cfg, key, default=None) is not None:
+                OmegaConf.update(cfg, key, 0.0)
+        cfg.scheduler = OmegaConf.structured(SchedulerConfig)  # scheduler=none
+    return cfg
 
 
 def build_trainer(cfg: DictConfig, callbacks: Sequence[pl.Callback], **display: Any) -> pl.Trainer:
@@ -166,7 +205,7 @@ def uses_swa(cfg: DictConfig) -> bool:
 def fuse_steps(cfg: DictConfig, trainer: pl.Trainer, built: Built) -> None:
     """Hand the module its fused loop (several optimizer steps per Lightning step) when `steps_per_call` allows
     it; decided from the config and the built Trainer (strategy, precision, callbacks), once, before fit."""
-    fused = fused_steps_for(cfg, trainer)
+    fused = fused_steps_for(fused_request(cfg), trainer)
     if fused is None:
         return
     trainer.gradient_clip_val = None  # Lightning refuses to clip under manual optimization; the loop clips itself
@@ -174,3 +213,29 @@ def fuse_steps(cfg: DictConfig, trainer: pl.Trainer, built: Built) -> None:
     built.module.use_fused_steps(fused)
     built.data.steps_per_call = fused.plan.steps
     log.debug("%d optimizer steps per Lightning step", fused.plan.steps)
+
+
+def fused_request(cfg: DictConfig) -> FusedRequest:
+    plateau = "ReduceLROnPlateau" in str(cfg.scheduler.get("scheduler") or "")
+    return FusedRequest(
+        steps_per_call=cfg.get(STEPS_PER_CALL, OLD_RUNS),
+        batch_size=cfg.data.batch_size,
+        mode=cfg.mode,
+        swa=uses_swa(cfg),
+        plateau_per_step=plateau and cfg.scheduler.interval == "step",
+        plateau_monitor=cfg.scheduler.get("monitor"),
+    )
+
+
+def load_elsewhere(cfg: DictConfig) -> float:
+    """Cores other processes keep busy, sampled once per run where `threads=auto` will use it."""
+    return busy_elsewhere() if cfg.threads == "auto" and not os.environ.get("OMP_NUM_THREADS") else 0.0
+
+
+def decide_threads(cfg: DictConfig, busy: float, built: Built | None = None) -> ThreadChoice:
+    """`threads=auto | N` (levers.threads): before the data is prepared only the free cores count; once the model
+    is built, one real training batch says whether a step is worth sharing."""
+    flops = math.inf
+    if built is not None:
+        flops = step_flops(built.module.net, built.data.tensors["train"][0][: cfg.data.batch_size])
+    return choose_threads(cfg.threads, flops, usable_cores(), busy, os.environ.get("OMP_NUM_THREADS"))

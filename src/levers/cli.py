@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import hydra
@@ -16,11 +16,12 @@ from omegaconf.errors import ValidationError
 
 import levers.config  # noqa: F401  (registers schemas and resolvers before Hydra composes)
 from levers.config.location import hydra_config_path
+from levers.config.messages import composition_errors_in_one_line
+from levers.config.settings import command_settings
 from levers.distributed import launch_overrides
 from levers.errors import LeversConfigError, LeversRunFailed
 from levers.exit_codes import composition_errors_exit_2, interrupts_exit_like_a_shell, mark_composed
-from levers.logging_setup import quiet_known_noise, route_lightning_logs_through_hydra
-from levers.serving.commands import hydra_app
+from levers.logging_setup import lightning_info_on_console, quiet_known_noise, route_lightning_logs_through_hydra
 
 SWITCHED_ON_BY = {  # entries that are null unless an option sets them
     "callbacks.periodic_checkpoint": "callbacks=periodic",
@@ -63,6 +64,7 @@ def _first_null_parent(cfg: object, key: str) -> str | None:
 
 
 overrides_under_null_fail_in_one_line()
+composition_errors_in_one_line()  # a misspelt key or option: one line with the allowed ones
 
 
 @hydra.main(version_base="1.3", config_path=hydra_config_path(), config_name="train")
@@ -123,11 +125,50 @@ def report_entry() -> None:
     raise SystemExit(report_main())
 
 
-SUBCOMMANDS = {
-    "train": train_entry,
+def train() -> None:
+    """`levers-train [overrides...]`, `python train.py ...`: train (or run a diagnostic mode) on Hydra's command
+    line, with `resume=` pointed at its own directory and SLURM/torchrun tasks agreeing on one run directory."""
+    args = continue_in_place(sys.argv[1:])
+    sys.argv = [sys.argv[0], *args, *launch_overrides(args)]  # Hydra reads only sys.argv: the extra overrides go there
+    with interrupts_exit_like_a_shell(), composition_errors_exit_2():
+        train_entry()
+
+
+def hydra_app(command: str) -> Callable[[], None]:
+    """The console entry of a checkpoint command (levers.serving.commands): Hydra parses sys.argv; a bad value
+    exits 2 with one line."""
+
+    @hydra.main(version_base="1.3", config_path=hydra_config_path(), config_name=command)
+    def app(cfg: DictConfig) -> None:
+        mark_composed()
+        route_lightning_logs_through_hydra()
+        quiet_known_noise()
+        lightning_info_on_console(verbose=False)
+        from levers.serving.commands import run_command
+
+        try:
+            run_command(command, command_settings(command, cfg))
+        except LeversConfigError as error:
+            logging.getLogger("levers").error("config error: %s", error)
+            raise SystemExit(2) from None
+
+    def entry() -> None:
+        with interrupts_exit_like_a_shell(), composition_errors_exit_2():
+            app()
+
+    return entry
+
+
+eval_main, predict_main, export_main = (hydra_app(name) for name in ("eval", "predict", "export"))
+
+# Each command is also its own console script, `levers-<command>` (pyproject.toml, [project.scripts]).
+COMMANDS: dict[str, Callable[[], None]] = {
+    "train": train,
+    "eval": eval_main,
+    "predict": predict_main,
+    "export": export_main,
     "doctor": doctor_entry,
     "report": report_entry,
-    **{name: hydra_app(name) for name in ("eval", "predict", "export")},
 }
 
 
@@ -143,24 +184,32 @@ def continue_in_place(argv: list[str]) -> list[str]:
 def unknown_command(word: str) -> bool:
     """A bare word that is neither a command nor an override (`key=value`, `+key=`, `~key`) nor an option (`-m`):
     Hydra would fail on it with a traceback-like parse error, or `levers frobnicate` would be taken for training."""
-    return word not in SUBCOMMANDS and "=" not in word and not word.startswith(("-", "+", "~"))
+    return word not in COMMANDS and "=" not in word and not word.startswith(("-", "+", "~"))
 
 
-def main() -> None:
-    """`levers [train] [overrides...]` (the subcommand defaults to train), `levers report <sweep dir>`,
-    `levers doctor <run dir>`, `levers eval|predict|export ckpt_path=...`."""
-    sys.argv = continue_in_place(sys.argv)
-    if len(sys.argv) > 1 and unknown_command(sys.argv[1]):
+def main(argv: list[str] | None = None) -> None:
+    """`levers [command] [arguments...]`: the command's own entry (train when the first word is an override),
+    `levers report <sweep dir>`, `levers doctor <run dir>`, `levers eval|predict|export ckpt_path=...`."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args and unknown_command(args[0]):
         print(
-            f"levers: unknown command {sys.argv[1]!r}; the commands are {', '.join(SUBCOMMANDS)} "
+            f"levers: unknown command {args[0]!r}; the commands are {', '.join(COMMANDS)} "
             "(train is the default: `levers key=value ...`)",
             file=sys.stderr,
         )
         raise SystemExit(2)
-    command = SUBCOMMANDS[sys.argv.pop(1)] if len(sys.argv) > 1 and sys.argv[1] in SUBCOMMANDS else train_entry
-    if command is not train_entry:
-        command()
-        return
-    sys.argv += launch_overrides(sys.argv[1:])  # SLURM / torchrun tasks agree on one run directory
-    with interrupts_exit_like_a_shell(), composition_errors_exit_2():
-        command()
+    command, rest = (args[0], args[1:]) if args and args[0] in COMMANDS else ("train", args)
+    with command_line(rest):
+        COMMANDS[command]()
+
+
+@contextmanager
+def command_line(args: list[str]) -> Iterator[None]:
+    """Hydra (and argparse) read the command line from sys.argv only: the command's own arguments for the call,
+    the caller's afterwards."""
+    saved = sys.argv
+    sys.argv = [saved[0], *args]
+    try:
+        yield
+    finally:
+        sys.argv = saved

@@ -20,7 +20,7 @@ Lightning batch (see `reasons_to_keep_one`). A callback that is fine with chunks
 `fused_steps_safe = True`. A checkpoint written in one loop continues in the other with the same step count
 (`levers.lightning_compat.continue_step_count`).
 
-The seam: `fused_steps_for(cfg, trainer)` decides, before fit, whether and how to fuse, and returns one `FusedSteps`
+The seam: `fused_steps_for(request, trainer)` decides, before fit, whether and how to fuse, and returns one `FusedSteps`
 that owns the plan and the loop; the run hands it to the module once (`LitModel.use_fused_steps`), and the module
 calls its hooks. The loop uses the module's `losses` and public LightningModule API only (`FusedModule`); what it
 needs of Lightning's private attributes is in levers.lightning_compat.
@@ -34,7 +34,6 @@ from typing import Any, Protocol
 
 import pytorch_lightning as pl
 import torch
-from omegaconf import DictConfig
 from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint, ProgressBar
 from pytorch_lightning.core.optimizer import LightningOptimizer
 from pytorch_lightning.plugins.precision import Precision
@@ -62,6 +61,19 @@ class FusedPlan:
     accumulate: int = 1  # trainer.accumulate_grad_batches: mini-batches whose gradients one optimizer step sums
 
 
+@dataclass(frozen=True)
+class FusedRequest:
+    """What the config says that bears on fusing (levers.build.fused_request reads it): the setting, the batch
+    size, and the levers of other groups that need Lightning's own loop."""
+
+    steps_per_call: int | str  # `steps_per_call`: a number or auto
+    batch_size: int  # data.batch_size
+    mode: str  # train | a diagnostic
+    swa: bool  # regularization=swa
+    plateau_per_step: bool  # a reduce-on-plateau scheduler stepped every batch
+    plateau_monitor: str | None  # scheduler.monitor
+
+
 def requested_steps(value: int | str, batch_size: int) -> int:
     """`steps_per_call` as a number before any compatibility check; auto sizes a call to AUTO_ROWS_PER_CALL rows."""
     if value == "auto":
@@ -69,11 +81,11 @@ def requested_steps(value: int | str, batch_size: int) -> int:
     return int(value)
 
 
-def reasons_to_keep_one(cfg: DictConfig, trainer: pl.Trainer) -> list[str]:
+def reasons_to_keep_one(request: FusedRequest, trainer: pl.Trainer) -> list[str]:
     """Why this run must keep one optimizer step per Lightning step (empty: fusing is exact)."""
     reasons = []
-    if cfg.mode != "train":
-        reasons.append(f"mode={cfg.mode} drives Lightning's loop itself")
+    if request.mode != "train":
+        reasons.append(f"mode={request.mode} drives Lightning's loop itself")
     if not isinstance(trainer.strategy, SingleDeviceStrategy):
         reasons.append(f"strategy {type(trainer.strategy).__name__}: data parallelism syncs on every backward")
     if type(trainer.precision_plugin) is not Precision:
@@ -82,9 +94,9 @@ def reasons_to_keep_one(cfg: DictConfig, trainer: pl.Trainer) -> list[str]:
         reasons.append("trainer.max_steps is set (checked per Lightning step)")
     if not _whole_epochs(trainer.limit_train_batches) or trainer.val_check_interval != 1.0:
         reasons.append("trainer.limit_train_batches / val_check_interval count Lightning steps")
-    if cfg.regularization.swa_lr is not None:
+    if request.swa:
         reasons.append("regularization=swa: Lightning's SWA callback needs automatic optimization")
-    if cfg.scheduler.interval == "step" and "ReduceLROnPlateau" in str(cfg.scheduler.get("scheduler") or ""):
+    if request.plateau_per_step:
         reasons.append("a reduce-on-plateau scheduler with scheduler.interval=step")
     reasons += [
         f"callback {type(callback).__name__} uses per-step hook {hook}"
@@ -123,25 +135,26 @@ def _per_batch_reason(callback: pl.Callback) -> str | None:
     return f"callback {name} uses per-batch hook {hooks[0]}" if hooks else None
 
 
-def fused_steps_for(cfg: DictConfig, trainer: pl.Trainer) -> FusedSteps | None:
+def fused_steps_for(request: FusedRequest, trainer: pl.Trainer) -> FusedSteps | None:
     """The fused loop for this run, or None for Lightning's own loop.
 
     `auto` falls back silently (returning None) when fusing would not be exact; an explicit number above 1 that
     cannot be honoured is a configuration error naming the reasons.
     """
-    value = cfg.get(KEY, OLD_RUNS)
-    steps = requested_steps(value, cfg.data.batch_size)
+    value = request.steps_per_call
+    steps = requested_steps(value, request.batch_size)
     if steps == 1:
         return None
-    reasons = reasons_to_keep_one(cfg, trainer)
+    reasons = reasons_to_keep_one(request, trainer)
     if reasons and value == "auto":
         return None
     if reasons:
         raise LeversConfigError(KEY, value, "1 or auto for this run: " + "; ".join(reasons))
     clip_algorithm = trainer.gradient_clip_algorithm or "norm"
-    monitor = cfg.scheduler.get("monitor")
     accumulate = trainer.accumulate_grad_batches
-    plan = FusedPlan(steps, cfg.data.batch_size, trainer.gradient_clip_val, clip_algorithm, monitor, accumulate)
+    plan = FusedPlan(
+        steps, request.batch_size, trainer.gradient_clip_val, clip_algorithm, request.plateau_monitor, accumulate
+    )
     return FusedSteps(plan)
 
 

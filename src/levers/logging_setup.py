@@ -28,3 +28,26 @@ KNOWN_NOISE = (
 def quiet_known_noise() -> None:
     for pattern in KNOWN_NOISE:
         warnings.filterwarnings("ignore", message=pattern)
+
+
+LIGHTNING_LOGGERS = ("pytorch_lightning", "lightning")
+
+
+class LightningInfoToFileOnly(logging.Filter):
+    """Lightning's INFO lines (GPU/TPU availability, tips, "Restoring states from ...") are for the log file: the
+    console keeps the run's own lines and Lightning's warnings."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or not record.name.startswith(LIGHTNING_LOGGERS)
+
+
+def lightning_info_on_console(verbose: bool) -> None:
+    """`verbose=false` (the default): the filter on every console handler of the root logger; the log file
+    (Hydra's <job>.log) still gets every line. `verbose=true` takes it off again."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            continue
+        for existing in [f for f in handler.filters if isinstance(f, LightningInfoToFileOnly)]:
+            handler.removeFilter(existing)
+        if not verbose:
+            handler.addFilter(LightningInfoToFileOnly())

@@ -3,13 +3,18 @@
 Classification logs, beside accuracy, what still means something when classes are imbalanced: balanced accuracy
 (the mean of the per-class recalls: torchmetrics' macro-averaged accuracy), macro F1 and, for two classes, AUROC.
 Every classification metric reads class probabilities of shape (rows, classes); a one-logit binary model's
-sigmoid p becomes the two columns (1 - p, p) (LitModel._metric_inputs).
+sigmoid p becomes the two columns (1 - p, p) (LitModel._metric_inputs). A multi-target regression also gets each
+target's own, `<split>/<metric>/<target column>`, as targets in different units do not average.
 """
 
 from __future__ import annotations
 
-from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection, R2Score
+from collections.abc import Sequence
+from operator import itemgetter
+
+from torchmetrics import MeanAbsoluteError, MeanSquaredError, Metric, MetricCollection, R2Score
 from torchmetrics.classification import MulticlassAccuracy, MulticlassAUROC, MulticlassF1Score
+from torchmetrics.wrappers import LambdaInputTransformer
 
 from levers.data.task import TaskSpec
 
@@ -24,7 +29,29 @@ def metric_names(task: TaskSpec) -> tuple[str, ...]:
     return CLASSIFICATION_METRICS if task.is_classification else REGRESSION_METRICS
 
 
-def build_metrics(task: TaskSpec) -> MetricCollection:
+def target_columns(target: str | Sequence[str] | None, task: TaskSpec) -> tuple[str, ...]:
+    """The names a multi-target regression's targets carry: the columns of `data.target`, else target_<i>."""
+    if target is not None and not isinstance(target, str) and len(target) == task.num_targets:
+        return tuple(str(name) for name in target)
+    return tuple(f"target_{i}" for i in range(task.num_targets))
+
+
+def regression_metrics() -> dict[str, Metric]:
+    return {"mae": MeanAbsoluteError(), "rmse": MeanSquaredError(squared=False), "r2": R2Score()}
+
+
+def per_target_metrics(names: Sequence[str]) -> dict[str, Metric]:
+    """mae/rmse/r2 of each target column alone, in its own units ("." is no key of a torch ModuleDict)."""
+    metrics: dict[str, Metric] = {}
+    for column, name in enumerate(names):
+        pick = itemgetter((slice(None), column))  # (rows, targets) -> that target's column; picklable, unlike a lambda
+        for metric, base in regression_metrics().items():
+            metrics[f"{metric}/{name.replace('.', '_')}"] = LambdaInputTransformer(base, pick, pick)
+    return metrics
+
+
+def build_metrics(task: TaskSpec, target_names: Sequence[str] = ()) -> MetricCollection:
+    """`target_names`: the columns of a multi-target regression (target_<i> when not given)."""
     if task.is_classification:
         classes = task.num_classes
         metrics = {
@@ -35,14 +62,15 @@ def build_metrics(task: TaskSpec) -> MetricCollection:
         if task.kind == "binary":  # the mean of both one-vs-rest AUROCs, each equal to the binary AUROC of p
             metrics["auroc"] = MulticlassAUROC(classes, average="macro")
         return MetricCollection(metrics)
-    outputs = task.num_targets
-    return MetricCollection(
-        {
-            "mae": MeanAbsoluteError(),
-            "rmse": MeanSquaredError(squared=False),
-            "r2": R2Score(multioutput="uniform_average") if outputs > 1 else R2Score(),
-        }
-    )
+    if task.num_targets == 1:
+        return MetricCollection(regression_metrics())
+    aggregate = {  # kept: one figure across targets (for `monitor`, sweeps), next to each target's own
+        "mae": MeanAbsoluteError(),
+        "rmse": MeanSquaredError(squared=False),
+        "r2": R2Score(multioutput="uniform_average"),
+    }
+    names = tuple(target_names) or target_columns(None, task)
+    return MetricCollection({**aggregate, **per_target_metrics(names)})
 
 
 def loggable_names(task: TaskSpec) -> set[str]:

@@ -35,6 +35,7 @@ class LitModel(pl.LightningModule):
         target_scaler: AffineScaler,
         l1: float = 0.0,
         l1_activity: float = 0.0,
+        target_names: tuple[str, ...] = (),
     ) -> None:
         super().__init__()
         self.net, self.loss_fn, self.loss_name, self.task = net, loss.module, loss.name, task
@@ -42,7 +43,7 @@ class LitModel(pl.LightningModule):
         self.feature_scaler, self.target_scaler = feature_scaler, target_scaler
         self.optimizer_factory, self.schedule = optimizer, scheduler
         self.l1, self.l1_activity = l1, l1_activity
-        metrics = build_metrics(task)
+        metrics = build_metrics(task, target_names=target_names)
         self.val_metrics = metrics.clone(prefix="val/")
         self.test_metrics = metrics.clone(prefix="test/")
         self.fused_steps: FusedSteps | None = None  # None: Lightning's own loop, one optimizer step per batch

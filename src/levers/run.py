@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +14,25 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import ModelCheckpoint
 
-from levers.build import Built, build_data, build_trainer, decide_lr, fuse_steps, module_for, uses_swa
+from levers.build import (
+    Built,
+    build_data,
+    build_trainer,
+    decide_lr,
+    decide_threads,
+    diagnostics_settings,
+    fuse_steps,
+    load_elsewhere,
+    module_for,
+    regularization_off,
+    trainer_factory,
+    uses_swa,
+)
 from levers.callbacks.epoch_seeding import EpochSeeding
 from levers.callbacks.summary import RunSummary, as_floats
 from levers.checkpoint_io import load_checkpoint
+from levers.config.resume import resume_point
+from levers.config.schema.diagnostics import DiagnosticsConfig
 from levers.config.trust import trusted_config
 from levers.config.validate import validate_config
 from levers.crossval import cross_validate
@@ -24,9 +41,10 @@ from levers.data.task import TaskSpec
 from levers.diagnostics import doctor, gradcheck, lr_find, overfit
 from levers.distributed import check_launch
 from levers.errors import LeversRunFailed
-from levers.resume import resume_point
+from levers.logging_setup import lightning_info_on_console
 from levers.serving.checkpoint import ServingState, check_fits_data, recipe_of
 from levers.terminal import is_quiet, print_final_table, trainer_display
+from levers.threads import apply as apply_threads
 from levers.tracking import FinishTrackersOnFailure, finish_trackers, log_hyperparams
 
 log = logging.getLogger(__name__)
@@ -37,13 +55,38 @@ def run(cfg: DictConfig) -> float:
     if cfg.mode == "train":
         return train(cfg)
     validate_config(cfg)
-    cfg = PREPARE.get(cfg.mode, lambda same: same)(cfg)
+    if cfg.mode == "overfit":
+        cfg = regularization_off(cfg)
     data = build_data(cfg)
     if cfg.mode == "lr_find":  # the range test sets every lr itself; its module only needs a valid one
         probe_lr = cfg.diagnostics.lr_find.min_lr if cfg.optimizer.lr == "auto" else None
-        return DIAGNOSTICS[cfg.mode](cfg, Built(data, module_for(cfg, data, lr=probe_lr)))
+        return run_diagnostic(cfg, Built(data, module_for(cfg, data, lr=probe_lr)))
     cfg, _ = decide_lr(cfg, data)
-    return DIAGNOSTICS[cfg.mode](cfg, Built(data, module_for(cfg, data)))
+    return run_diagnostic(cfg, Built(data, module_for(cfg, data)))
+
+
+def run_diagnostic(cfg: DictConfig, built: Built) -> float:
+    """`mode=lr_find | overfit | gradcheck` on what was built; each returns its own figure of merit."""
+    return DIAGNOSTICS[cfg.mode](diagnostics_settings(cfg), cfg, built)
+
+
+def _lr_find(settings: DiagnosticsConfig, cfg: DictConfig, built: Built) -> float:
+    return lr_find.run_lr_find(settings.lr_find, trainer_factory(cfg), built, Path(cfg.paths.output_dir))
+
+
+def _overfit(settings: DiagnosticsConfig, cfg: DictConfig, built: Built) -> float:
+    return overfit.run_overfit(settings.overfit, trainer_factory(cfg), built, Path(cfg.paths.output_dir))
+
+
+def _gradcheck(settings: DiagnosticsConfig, cfg: DictConfig, built: Built) -> float:
+    return gradcheck.run_gradcheck(settings.gradcheck, built, cfg.seed, Path(cfg.paths.output_dir))
+
+
+DIAGNOSTICS: dict[str, Callable[[DiagnosticsConfig, DictConfig, Built], float]] = {
+    "lr_find": _lr_find,
+    "overfit": _overfit,
+    "gradcheck": _gradcheck,
+}
 
 
 def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float:
@@ -56,21 +99,29 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
     validate_config(cfg)
     check_launch(cfg.trainer)
     if cfg.data.folds > 1 and cfg.data.fold is None:
-        return cross_validate(cfg, train)  # this function once per fold; returns the k-fold mean
+        # this function once per fold; returns the k-fold mean
+        folds, out, table = cfg.data.folds, Path(cfg.paths.output_dir), not is_quiet(cfg.quiet)
+        return cross_validate(folds, out, lambda i, fold_dir: train(for_fold(cfg, i, fold_dir)), table)
+    busy = load_elsewhere(cfg)
+    apply_threads(decide_threads(cfg, busy))  # no thrash while the data is prepared
     data = build_data(cfg)
     cfg, lr_auto = decide_lr(cfg, data)
     built = Built(data, module_for(cfg, data))
     module = built.module
     if start_from:
         check_checkpoint_fits(start_from, built, start_key)
-    header = {**_header(cfg, data, module.loss_name), "resumed_from": start_from}
+    threads = decide_threads(cfg, busy, built)
+    apply_threads(threads)
+    log.info("torch threads: %d (%s)", threads.threads, threads.reason)
+    header = {**_header(cfg, data, module.loss_name), "resumed_from": start_from, "threads": asdict(threads)}
     if lr_auto is not None:
         header["lr_auto"] = lr_auto
     output_dir = Path(cfg.paths.output_dir)
     summary = RunSummary(output_dir / "summary.json", cfg.monitor, cfg.monitor_mode, header)
     quiet = is_quiet(cfg.quiet)
+    lightning_info_on_console(cfg.verbose)
     display = trainer_display(
-        quiet, cfg.trainer.enable_progress_bar, cfg.trainer.enable_model_summary, cfg.progress_every
+        quiet, cfg.trainer.enable_progress_bar, cfg.trainer.enable_model_summary, cfg.progress_every, cfg.verbose
     )
     resolved = OmegaConf.to_container(cfg, resolve=True)
     own_callbacks = [
@@ -88,7 +139,7 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
         trainer.fit(module, datamodule=data, ckpt_path=start_from, weights_only=True)
     except LeversRunFailed:
         if trainer.is_global_zero:
-            doctor.advise(output_dir, cfg)
+            doctor.advise(output_dir, doctor.facts_from_config(cfg))
         raise
     # SWA's averaged weights are the point of SWA: test them, not the best pre-averaging checkpoint.
     best_path = "" if uses_swa(cfg) else _best_checkpoint(trainer, output_dir)
@@ -100,14 +151,18 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
         final = summary.write("completed", test=test_metrics, best_checkpoint=best_path, tested_weights=weights)
         log.info("test metrics (%s weights): %s", weights, _fmt(test_metrics))
         log.info("run directory: %s", output_dir)
-        doctor.advise(output_dir, cfg)
+        doctor.advise(output_dir, doctor.facts_from_config(cfg))
         if not quiet:
             print_final_table(final)
     return summary.best_value if summary.best_value is not None else float("nan")
 
 
-DIAGNOSTICS = {"lr_find": lr_find.run_lr_find, "overfit": overfit.run_overfit, "gradcheck": gradcheck.run_gradcheck}
-PREPARE = {"overfit": overfit.regularization_off}  # a config change a mode needs before the module is built
+def for_fold(cfg: DictConfig, fold: int, output_dir: Path) -> DictConfig:
+    """The config of fold `fold` of a k-fold run, writing into its own folder."""
+    fold_cfg = copy.deepcopy(cfg)
+    fold_cfg.data.fold, fold_cfg.paths.output_dir = fold, str(output_dir)
+    fold_cfg.quiet = True  # k bars, summaries and tables, the last read as "the" result: one table at the end
+    return fold_cfg
 
 
 def check_checkpoint_fits(path: str, built: Built, key: str) -> None:

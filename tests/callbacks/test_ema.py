@@ -8,7 +8,7 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
-from levers.build import build_data, build_trainer
+from levers.build import build_data, build_trainer, fused_request
 from levers.errors import LeversConfigError
 from levers.fused_steps import fused_steps_for
 from levers.run import train
@@ -73,9 +73,9 @@ def test_training_continued_from_a_checkpoint_continues_its_average(make_cfg):
 
 def test_ema_keeps_lightnings_loop_one_average_update_per_optimizer_step(make_cfg):
     trainer = build_trainer(make_cfg("regularization=ema"), [])
-    assert fused_steps_for(make_cfg("regularization=ema"), trainer) is None
+    assert fused_steps_for(fused_request(make_cfg("regularization=ema")), trainer) is None
     with pytest.raises(LeversConfigError, match="EMA uses per-batch hook on_train_batch_end"):
-        fused_steps_for(make_cfg("regularization=ema", "steps_per_call=4"), trainer)
+        fused_steps_for(fused_request(make_cfg("regularization=ema", "steps_per_call=4")), trainer)
 
 
 def test_ema_and_swa_together_are_refused(make_cfg):

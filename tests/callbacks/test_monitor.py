@@ -102,3 +102,28 @@ def test_saturation_counts_tanh_and_sigmoid_outputs_near_their_bounds():
 def test_a_unit_is_dead_only_when_zero_for_every_row_of_the_batch():
     relu_out = torch.tensor([[0.0, 0.0, 1.0], [0.0, 2.0, 0.0]])  # unit 0 dead; units 1 and 2 fire for some row
     assert activation_stats(relu_out, torch.nn.ReLU)["dead_frac"] == pytest.approx(1 / 3)
+
+
+def test_layers_are_named_by_their_role_not_their_sequential_index(dead_relu_run):
+    layers = json.loads((dead_relu_run / "monitor.json").read_text())["layers"]
+    labels = {name: entry["label"] for name, entry in layers.items()}
+    assert labels["hidden.0"] == "layer 1 Linear (256)" and labels["hidden.1"] == "layer 1 ReLU (256)"
+    assert labels["hidden.4"] == "layer 2 ReLU (256)" and labels["head"] == "output Linear (10)"
+
+
+def test_monitor_plot_legend_shows_the_role_names(dead_relu_run, tmp_path):
+    from levers.diagnostics.plots import plot_monitor
+
+    layers = json.loads((dead_relu_run / "monitor.json").read_text())["layers"]
+    plot_monitor(layers, tmp_path / "monitor.svg")  # an SVG keeps each legend text in a comment
+    drawing = (tmp_path / "monitor.svg").read_text()
+    assert "layer 2 ReLU (256)" in drawing and "output Linear (10)" in drawing
+    assert "hidden.4" not in drawing
+
+
+def test_cnn_layers_are_counted_by_convolution_with_their_channels():
+    from levers.callbacks.monitor import layer_labels
+    from levers.models.cnn import CNN
+
+    labels = layer_labels(CNN(64, 10, image_shape=[1, 8, 8], channels=(8, 16)))
+    assert labels["hidden.0"] == "layer 1 Conv2d (8)" and labels["hidden.6"] == "layer 2 ReLU (16)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from levers.config.settings import data_settings
 from levers.errors import LeversConfigError
 from levers.run import train
 
@@ -73,7 +74,7 @@ def test_latin1_table_trains_once_its_encoding_is_given(make_cfg, tmp_path):
     cfg = make_cfg("data=table", f"data.path={path}", "data.target=y", "data.file_encoding=latin-1")
     from levers.data.prepared import prepare
 
-    prepared = prepare(cfg.data, "standard", 0)
+    prepared = prepare(data_settings(cfg.data), "standard", 0)
     assert prepared.encoder.categories["colour"] == ["café", "thé"]
 
 

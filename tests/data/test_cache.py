@@ -8,6 +8,7 @@ import torch
 
 import levers.data.prepared as prepared_module
 from levers.build import build
+from levers.config.settings import data_settings
 from levers.data import cache
 from levers.data.datamodule import TabularDataModule
 from levers.errors import LeversConfigError
@@ -37,7 +38,7 @@ def source_loads(monkeypatch) -> list[str]:
 
 
 def data_module(cfg) -> TabularDataModule:
-    return TabularDataModule(cfg.data, cfg.scaling.method, cfg.seed)
+    return TabularDataModule(data_settings(cfg.data), cfg.scaling.method, cfg.seed)
 
 
 def same_tensors(a: TabularDataModule, b: TabularDataModule) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from levers.config.settings import data_settings
 from levers.data.idx import load_fashion_mnist, read_idx
 from levers.errors import LeversConfigError
 from tests.idx_files import write_fashion_mnist, write_idx
@@ -40,7 +41,7 @@ def test_limit_and_classes_keep_the_official_test_rows(make_cfg, tmp_path):
     root = write_fashion_mnist(tmp_path, train_rows=200, test_rows=40)
     cfg = make_cfg("data=fashion_mnist", f"data.source.root={root}", "data.holdout_last=40", "data.limit=50",
                    "data.classes=[0,1,2,3,4]", "data.batch_size=8")  # fmt: skip
-    data = TabularDataModule(cfg.data, "minmax", seed=0)
+    data = TabularDataModule(data_settings(cfg.data), "minmax", seed=0)
     # 20 of the 40 official test rows are classes 0-4; `limit` counted only the 200 training-file rows.
     assert data.split_size("test") == 20
     assert data.split_size("train") + data.split_size("val") == 50

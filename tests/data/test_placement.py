@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from levers.config.settings import data_settings
 from levers.data.placement import data_device
 from levers.errors import LeversConfigError
 from levers.run import train
@@ -53,7 +54,7 @@ def test_setup_moves_the_jobs_tensors_and_leaves_the_shared_ones_on_the_host(mak
     from levers.data.datamodule import TabularDataModule
 
     cfg = make_cfg("data.on_device=true")
-    data = TabularDataModule(cfg.data, cfg.scaling.method, cfg.seed)
+    data = TabularDataModule(data_settings(cfg.data), cfg.scaling.method, cfg.seed)
     shared = dict(data.tensors)
     data.trainer = pl.Trainer(accelerator="cpu", logger=False)
     # No accelerator here: the "meta" device stands in for one, so the move branch itself runs.

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from levers.config.settings import data_settings
 from levers.data.encoding import TableEncoder
 from levers.data.table import load_table
 from levers.errors import LeversConfigError
@@ -85,7 +86,7 @@ def test_shipped_wage_example_is_a_regression_on_text_and_numeric_columns(make_c
     from levers.data.datamodule import TabularDataModule
 
     cfg = make_cfg("data=wage")
-    data = TabularDataModule(cfg.data, cfg.scaling.method, cfg.seed)
+    data = TabularDataModule(data_settings(cfg.data), cfg.scaling.method, cfg.seed)
     assert data.task.kind == "regression" and sum(data.split_size(s) for s in ("train", "val", "test")) == 3000
     assert "logwage" not in data.encoder.columns and "maritl=2. Married" in data.encoder.output_names
     assert data.num_features == len(data.encoder.output_names) == 23  # 2 numeric + 21 one-hot
@@ -104,7 +105,7 @@ def _prepare(make_cfg, path, *overrides):
     from levers.data.prepared import prepare
 
     cfg = make_cfg("data=table", f"data.path={path}", *overrides)
-    return prepare(cfg.data, cfg.scaling.method, cfg.seed)
+    return prepare(data_settings(cfg.data), cfg.scaling.method, cfg.seed)
 
 
 def test_split_tensors_are_views_of_one_matrix_holding_each_row_once(make_cfg, tmp_path):

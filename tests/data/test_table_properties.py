@@ -8,6 +8,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from levers.config.settings import data_settings
 from levers.data.prepared import prepare
 from levers.errors import LeversConfigError
 
@@ -57,7 +58,7 @@ def test_any_small_csv_prepares_finite_tensors_or_is_rejected_by_key(
     path.write_bytes(content)
     cfg = make_cfg("data=table", f"data.path={path}", "data.target=y", f"data.impute={impute}", f"data.task={task}")
     try:
-        prepared = prepare(cfg.data, scaling, cfg.seed)
+        prepared = prepare(data_settings(cfg.data), scaling, cfg.seed)
     except LeversConfigError as error:
         assert error.key.startswith(("data.", "column ")) and str(error).startswith(error.key)
         assert "\n" not in str(error)

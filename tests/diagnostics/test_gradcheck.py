@@ -10,8 +10,8 @@ import torch
 from torch import nn
 
 from levers.build import build
-from levers.diagnostics.gradcheck import GradientCheckFailed, check_gradients, run_gradcheck
-from levers.run import run
+from levers.diagnostics.gradcheck import GradientCheckFailed, check_gradients
+from levers.run import run, run_diagnostic
 
 
 class _ReLUWithWrongBackward(torch.autograd.Function):
@@ -60,5 +60,5 @@ def test_gradcheck_mode_fails_loudly_above_tolerance(make_cfg):
     built = build(cfg)
     built.module.net.hidden[1] = WrongReLU()
     with pytest.raises(GradientCheckFailed, match=r"net\.hidden\.0\.weight \(\d"):
-        run_gradcheck(cfg, built)
+        run_diagnostic(cfg, built)
     assert json.loads((Path(cfg.paths.output_dir) / "gradcheck.json").read_text())["passed"] is False

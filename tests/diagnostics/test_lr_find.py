@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from levers.build import build
-from levers.diagnostics.lr_find import analyse, run_lr_find
+from levers.diagnostics.lr_find import analyse
 from levers.errors import LeversConfigError, LeversRunFailed
-from levers.run import train
+from levers.run import run_diagnostic, train
 from tests.conftest import compose_cfg
 
 EPOCHS = "trainer.max_epochs=3"  # few epochs each; the same for every lr compared
@@ -30,7 +30,7 @@ def test_lr_find_reports_divergence_both_suggestions_and_a_plot(make_cfg):
     cfg = make_cfg("mode=lr_find")
     built = build(cfg)
     initial = {name: tensor.clone() for name, tensor in built.module.state_dict().items()}
-    suggested = run_lr_find(cfg, built)
+    suggested = run_diagnostic(cfg, built)
     out = Path(cfg.paths.output_dir)
     result = json.loads((out / "lr_find.json").read_text())
     assert result["diverged"] and result["steps_run"] < 100  # stopped at the divergence, before lr reached 10

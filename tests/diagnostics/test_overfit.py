@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from levers.diagnostics.overfit import OverfitFailed, regularization_off
+from levers.build import regularization_off
+from levers.diagnostics.overfit import OverfitFailed
 from levers.run import run
 
 

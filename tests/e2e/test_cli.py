@@ -44,10 +44,17 @@ def test_two_runs_started_together_get_their_own_directories(tmp_path):
 
 
 def test_every_log_line_is_printed_once(tmp_path):
-    code, output = finish(launch(QUICK, tmp_path))
+    code, output = finish(launch([*QUICK, "verbose=true"], tmp_path))
     assert code == 0
     assert output.count("test metrics (best weights)") == 1
     assert output.count("GPU available") == 1
+
+
+def test_lightnings_info_lines_go_to_the_log_file_not_the_console_by_default(tmp_path):
+    code, output = finish(launch([*QUICK, "hydra.run.dir=run"], tmp_path))
+    assert code == 0
+    assert "GPU available" not in output and "Tip:" not in output and "test metrics (best weights)" in output
+    assert "GPU available" in (tmp_path / "run" / "train.log").read_text()
 
 
 def test_multirun_grid_runs_every_combination(tmp_path):
@@ -114,3 +121,51 @@ def test_command_line_hydra_cannot_compose_exits_2(tmp_path, args):
 def test_help_exits_0(tmp_path):
     code, output = finish(launch(["--help"], tmp_path))
     assert code == 0 and "optimizer" in output
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ["optimizer.lrr=0.1"],
+            "config error: optimizer.lrr is not a key of optimizer; did you mean lr? "
+            "Its keys: lr, weight_decay, betas, eps, amsgrad",
+        ),
+        (
+            ["-m", "optimizer=adam,nadamm"],
+            "config error: optimizer=nadamm is not an option of optimizer; did you mean nadam? "
+            "Its options: adagrad, adam, adamax, adamw, nadam, rmsprop, sgd",
+        ),
+    ],
+)
+def test_misspelt_key_or_option_exits_2_with_one_line_and_no_hydra_advice(tmp_path, args, line):
+    code, output = finish(launch(args, tmp_path))
+    assert code == 2
+    assert output.splitlines() == [line]  # no "+key" advice, no search path, no HYDRA_FULL_ERROR hint
+    assert not list(tmp_path.rglob("summary.json"))  # nothing trained
+
+
+def test_every_command_is_also_its_own_console_script():
+    import tomllib
+
+    from levers import cli
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    for name, entry in cli.COMMANDS.items():
+        module, attribute = scripts[f"levers-{name}"].split(":")
+        assert module == "levers.cli" and getattr(cli, attribute) is entry
+
+
+def test_a_command_script_reads_its_own_command_line(tmp_path):
+    script = Path(sys.executable).parent / "levers-doctor"
+    result = subprocess.run([str(script), str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "usage: levers doctor <run dir>" in result.stderr
+
+
+def test_the_router_leaves_the_callers_command_line_as_it_was(tmp_path, monkeypatch):
+    from levers.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["levers", "untouched"])
+    with pytest.raises(SystemExit) as exit_info:
+        main(["doctor", str(tmp_path)])
+    assert exit_info.value.code == 2 and sys.argv == ["levers", "untouched"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,7 @@ from levers.errors import LeversConfigError
 from levers.run import train
 from levers.serving.checkpoint import restore
 from levers.serving.evaluate import evaluate
-from levers.serving.export import export
+from levers.serving.export import export, sidecar
 from levers.serving.predict import encode_input, predict_file, predict_frame
 from levers.serving.predictor import build_predictor
 from tests.conftest import CONF, FAST, ROOT, levers_command
@@ -111,7 +112,18 @@ def test_exported_model_matches_the_checkpoint_within_1e_5(runs, tmp_path, fmt, 
     # carries ~7 digits. Probabilities are compared as they are.
     unit = restored.module.target_scaler.scale.numpy() if kind == "regression" else 1.0
     np.testing.assert_allclose(exported / unit, expected / unit, atol=1e-5, rtol=0)
-    assert json.loads(path.with_suffix(".json").read_text())["task"] == restored.task.kind
+    assert json.loads(sidecar(path).read_text())["task"] == restored.task.kind
+
+
+def test_two_formats_of_one_checkpoint_keep_a_description_each(runs, tmp_path):
+    checkpoint = shutil.copy(best_checkpoint(runs["multiclass"]), tmp_path / "model.ckpt")
+    restored = restore(checkpoint)
+    models = [export(restored, fmt) for fmt in ("torchscript", "onnx")]  # beside the checkpoint, one stem
+    assert [model.name for model in models] == [restored.path.stem + ".pt", restored.path.stem + ".onnx"]
+    for fmt, model in zip(("torchscript", "onnx"), models, strict=True):
+        description = json.loads((model.parent / f"{model.name}.json").read_text())
+        assert description["format"] == fmt and description["model"] == model.name
+        assert description["output"] == ["prob_Adelie", "prob_Chinstrap", "prob_Gentoo"]
 
 
 def test_cli_predict_with_a_missing_key_exits_2_with_one_line(tmp_path):
@@ -129,11 +141,11 @@ def test_cli_predict_with_a_missing_key_exits_2_with_one_line(tmp_path):
 
 
 def test_levers_eval_and_predict_commands_run_on_a_checkpoint(runs, tmp_path, monkeypatch, capsys):
-    from levers.cli import SUBCOMMANDS
+    from levers.cli import COMMANDS
 
     checkpoint = best_checkpoint(runs["multiclass"])
     monkeypatch.setattr(sys, "argv", ["levers", f"ckpt_path={checkpoint}", f"hydra.run.dir={tmp_path / 'eval'}"])
-    SUBCOMMANDS["eval"]()
+    COMMANDS["eval"]()
     printed = dict(line.split("\t") for line in capsys.readouterr().out.splitlines() if "\t" in line)
     summary = json.loads((runs["multiclass"] / "summary.json").read_text())
     assert float(printed["test/acc"]) == pytest.approx(summary["test"]["test/acc"], abs=1e-6)
@@ -142,7 +154,7 @@ def test_levers_eval_and_predict_commands_run_on_a_checkpoint(runs, tmp_path, mo
     output = tmp_path / "out" / "preds.csv"
     argv = ["levers", f"ckpt_path={checkpoint}", f"input={PENGUINS}", f"output={output}", f"hydra.run.dir={tmp_path}"]
     monkeypatch.setattr(sys, "argv", argv)
-    SUBCOMMANDS["predict"]()
+    COMMANDS["predict"]()
     assert len(pd.read_csv(output)) == 344
     assert json.loads((tmp_path / "summary.json").read_text())["rows"] == 344
 

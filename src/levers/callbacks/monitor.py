@@ -5,7 +5,8 @@ input of the monitoring batch), the fraction of saturated tanh/sigmoid outputs a
 layer. Parameterized layers: gradient norm, update-to-weight ratio of the step and identical units (two rows of
 the weight matrix equal: symmetry no gradient step can break). Hooks are attached only for the monitored step, so
 the other steps run at full speed; statistics go to the run's loggers (metrics.csv) as `monitor/<layer>/<stat>`,
-and at the end (or when the run fails) to monitor.json and monitor.png.
+and at the end (or when the run fails) to monitor.json and monitor.png. `<layer>` is the module's path (hidden.1);
+monitor.json's `label` and the plot name it by its role: "layer 1 ReLU (256)", "output Linear (10)".
 """
 
 from __future__ import annotations
@@ -80,8 +81,11 @@ class LayerMonitor(pl.Callback):
     def _record(self, trainer: pl.Trainer, pl_module: pl.LightningModule, step: int) -> None:
         metrics: dict[str, float] = {}
         kinds = dict(_activation_layers(pl_module)) | dict(_weight_layers(pl_module))
+        labels = layer_labels(_net(pl_module))
         for name, stats in self._pending.items():
-            entry = self.history.setdefault(name, {"type": type(kinds[name]).__name__, "steps": [], "stats": {}})
+            entry = self.history.setdefault(
+                name, {"type": type(kinds[name]).__name__, "label": labels.get(name, name), "steps": [], "stats": {}}
+            )
             entry["steps"].append(step)
             for stat, value in stats.items():
                 entry["stats"].setdefault(stat, []).append(value)
@@ -142,10 +146,31 @@ def identical_units(module: nn.Module) -> int:
     return rows.shape[0] - torch.unique(rows, dim=0).shape[0]
 
 
+def layer_labels(net: nn.Module) -> dict[str, str]:
+    """Module path -> its role, as a reader counts layers: hidden.0 -> "layer 1 Linear (256)", hidden.1 -> "layer 1
+    ReLU (256)" (the activation of that layer, 256 units or channels), head -> "output Linear (10)". A weighted
+    module (Linear, Conv) starts the next layer; what follows it (activation, norm, dropout) belongs to it."""
+    labels: dict[str, str] = {}
+    index, units = 0, None
+    for name, module in net.named_modules():
+        weight = getattr(module, "weight", None)
+        weighted = isinstance(weight, nn.Parameter) and weight.ndim >= 2
+        size = getattr(module, "out_features", None) or getattr(module, "out_channels", None)
+        if name.split(".")[0] == "head":
+            labels[name] = f"output {type(module).__name__}" + (f" ({size})" if size else "")
+            continue
+        if weighted:
+            index, units = index + 1, size
+        if name and (weighted or isinstance(module, ACTIVATIONS)):
+            labels[name] = f"layer {index} {type(module).__name__}" + (f" ({units})" if units else "")
+    return labels
+
+
 def summarize(history: dict[str, dict[str, Any]]) -> str:
     """One clause per layer with a finding worth reading at the last measurement."""
     notes = []
-    for name, entry in history.items():
+    for path, entry in history.items():
+        name = entry.get("label", path)
         last = {stat: values[-1] for stat, values in entry["stats"].items() if values}
         if last.get("dead_frac", 0) > 0.5:
             notes.append(f"{name}: {last['dead_frac']:.0%} dead units")

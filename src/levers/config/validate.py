@@ -13,6 +13,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from levers.config.messages import HIDDEN_KEYS, closest
 from levers.config.schema.checks import CHECK, Check, ChoiceOf
 from levers.errors import LeversConfigError
 
@@ -147,7 +148,9 @@ def _reject_unknown_keys(node: DictConfig, path: str) -> None:
     for key in node:
         dotted = f"{path}{key}"
         if known is not None and key not in known:
-            raise LeversConfigError(dotted, node[key], f"a key of {schema.__name__}: {', '.join(sorted(known))}")
+            allowed = sorted(name for name in known if name not in HIDDEN_KEYS)
+            hint = f" (did you mean {close}?)" if (close := closest(str(key), allowed)) else ""
+            raise LeversConfigError(dotted, node[key], f"a key of {schema.__name__}{hint}: {', '.join(allowed)}")
         child = node._get_node(key)
         if isinstance(child, DictConfig) and not child._is_none() and not child._is_missing():
             _reject_unknown_keys(child, f"{dotted}.")

@@ -20,12 +20,11 @@ import os
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import asdict
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
-
+from levers.config.schema.data import DataConfig
 from levers.data.prepared import PreparedData, prepare
-from levers.errors import LeversConfigError
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +38,10 @@ _entries: OrderedDict[str, PreparedData] = OrderedDict()
 _lock = threading.Lock()  # joblib's threading backend runs jobs side by side in one process
 
 
-def prepared_data(data: DictConfig, scaling_method: str, seed: int) -> PreparedData:
+def prepared_data(data: DataConfig, scaling_method: str, seed: int) -> PreparedData:
     """The prepared data for this config: from the cache when an earlier job had the same key, else prepared now."""
-    _require_set(data)
     key = cache_key(data, scaling_method, seed)
-    name = f"{data.get('name')} [{digest(key)}]"
+    name = f"{data.name} [{digest(key)}]"
     with _lock:
         if key in _entries:
             _entries.move_to_end(key)
@@ -60,20 +58,9 @@ def prepared_data(data: DictConfig, scaling_method: str, seed: int) -> PreparedD
         return prepared
 
 
-def _require_set(data: DictConfig) -> None:
-    """`???` keys (data=table's path and target) get one line naming them, not OmegaConf's traceback."""
-    for key in ("path", "target"):
-        if key in set(data.keys()) and OmegaConf.is_missing(data, key):  # `key in data` is False for ???
-            raise LeversConfigError(
-                f"data.{key}", "???", "a value: python train.py data=table data.path=FILE.csv data.target=COLUMN"
-            )
-
-
-def cache_key(data: DictConfig, scaling_method: str, seed: int) -> str:
+def cache_key(data: DataConfig, scaling_method: str, seed: int) -> str:
     """A canonical string of everything that changes the prepared tensors (see the module docstring)."""
-    resolved = OmegaConf.to_container(data, resolve=True)
-    assert isinstance(resolved, dict)
-    relevant = {key: value for key, value in resolved.items() if key not in LOADER_ONLY}
+    relevant = {key: value for key, value in asdict(data).items() if key not in LOADER_ONLY}
     files = sorted(_file_stamps(relevant.get("source")))
     content = {"data": relevant, "scaling": scaling_method, "seed": seed, "files": files}
     return json.dumps(content, sort_keys=True, default=str)

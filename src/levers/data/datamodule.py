@@ -9,8 +9,8 @@ from __future__ import annotations
 import copy
 
 import pytorch_lightning as pl
-from omegaconf import DictConfig
 
+from levers.config.schema.data import DataConfig
 from levers.data.batches import InMemoryBatches
 from levers.data.cache import prepared_data
 from levers.data.placement import data_device, free_memory, tensor_bytes
@@ -27,7 +27,7 @@ class TabularDataModule(pl.LightningDataModule):
 
     steps_per_call = 1  # mini-batches per training item (levers.fused_steps); set by the run once it knows
 
-    def __init__(self, data: DictConfig, scaling_method: str, seed: int) -> None:
+    def __init__(self, data: DataConfig, scaling_method: str, seed: int) -> None:
         super().__init__()
         self.config, self.seed = data, seed
         prepared = prepared_data(data, scaling_method, seed)
@@ -53,9 +53,7 @@ class TabularDataModule(pl.LightningDataModule):
         if self.trainer is None:
             return
         device = self.trainer.strategy.root_device
-        target = data_device(
-            self.config.get("on_device", "auto"), device, tensor_bytes(self.tensors), free_memory(device)
-        )
+        target = data_device(self.config.on_device, device, tensor_bytes(self.tensors), free_memory(device))
         if target != self.tensors["train"][0].device:
             self.tensors = {name: (x.to(target), y.to(target)) for name, (x, y) in self.tensors.items()}
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from levers.config.schema.data import DataConfig
 from levers.data.table import Columns, is_numeric, require_float32_range
 from levers.errors import LeversConfigError
 
@@ -109,15 +110,15 @@ class TableEncoder:
 
 
 def encode_after_split(
-    features: Any, train_rows: np.ndarray, data: Any, order: np.ndarray | None = None
+    features: Any, train_rows: np.ndarray, data: DataConfig, order: np.ndarray | None = None
 ) -> tuple[np.ndarray, TableEncoder | None]:
     """Rows `order` (default: all) as one float32 matrix; a table's columns are encoded with state fitted on the
     train rows, a numeric array is only gathered. A table's columns are consumed as they are written."""
     if isinstance(features, np.ndarray):  # only a table source gives columns
         return (features if order is None else features[order]), None
-    categorical = list(data.get("categorical") or ())
+    categorical = list(getattr(data, "categorical", None) or ())
     train = features.take(train_rows) if isinstance(features, Columns) else features.iloc[train_rows]
-    encoder = TableEncoder.fit(train, data.get("impute", "error"), categorical)
+    encoder = TableEncoder.fit(train, getattr(data, "impute", "error"), categorical)
     del train
     rows = len(features) if order is None else len(order)
     out = np.empty((rows, len(encoder.output_names)), dtype=np.float32)

@@ -8,14 +8,14 @@ part i and trains on the other k-1 parts; `data.val_fraction` plays no part.
 from __future__ import annotations
 
 import numpy as np
-from omegaconf import DictConfig
 
+from levers.config.schema.data import DataConfig
 from levers.data.split import SplitIndices, split_indices
 from levers.errors import LeversConfigError
 
 
 def split_for(
-    target: np.ndarray, data: DictConfig, seed: int, stratify: bool, held_out: int | None = None
+    target: np.ndarray, data: DataConfig, seed: int, stratify: bool, held_out: int | None = None
 ) -> SplitIndices:
     """The plain train/val/test split, or fold `data.fold` (default 0) of `data.folds` when k > 1.
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from omegaconf import DictConfig
 
+from levers.config.schema.data import DataConfig
 from levers.data.encoding import TableEncoder, encode_after_split
 from levers.data.folds import split_for
 from levers.data.scaling import AffineScaler
@@ -51,7 +51,7 @@ class PreparedData:
         return sum(part.nbytes for pair in self.tensors.values() for part in pair)
 
 
-def prepare(data: DictConfig, scaling_method: str, seed: int) -> PreparedData:
+def prepare(data: DataConfig, scaling_method: str, seed: int) -> PreparedData:
     """Load, split, encode and scale; encoders and scalers are fitted on the train split only.
 
     Memory: the rows are written once into one float32 matrix laid out train | val | test (each split's rows in
@@ -87,12 +87,12 @@ def prepare(data: DictConfig, scaling_method: str, seed: int) -> PreparedData:
     return PreparedData(task, class_names, encoder, feature_scaler, target_scaler, tensors)
 
 
-def _require_varying_target(target: np.ndarray, data: DictConfig) -> None:
+def _require_varying_target(target: np.ndarray, data: DataConfig) -> None:
     """A regression target that never changes leaves nothing to learn (and a zero spread to scale by)."""
     values = target.reshape(len(target), -1)
     constant = [j for j in range(values.shape[1]) if len(values) and np.all(values[:, j] == values[0, j])]
     if constant:
-        names = data.get("target") or data.get("name")
+        names = getattr(data, "target", None) or data.name
         named = names if isinstance(names, str) else [list(names)[j] for j in constant]
         raise LeversConfigError(
             "data.target",
@@ -102,7 +102,7 @@ def _require_varying_target(target: np.ndarray, data: DictConfig) -> None:
         )
 
 
-def _check_eval_splits(split: SplitIndices, data: DictConfig) -> None:
+def _check_eval_splits(split: SplitIndices, data: DataConfig) -> None:
     for name, rows, fraction in (("val", split.val, data.val_fraction), ("test", split.test, data.test_fraction)):
         if fraction > 0 and len(rows) < MIN_EVAL_ROWS:
             raise LeversConfigError(

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
-from omegaconf import DictConfig
 
 from levers.data.table import Columns, Table
 from levers.errors import LeversConfigError
 
 
-def load_source(source: DictConfig) -> tuple[np.ndarray, np.ndarray]:
+def load_source(source: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     """Call the source and check what it returns before anything reaches torch."""
     try:
         loaded = instantiate(source)

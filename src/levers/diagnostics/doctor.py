@@ -14,12 +14,12 @@ import logging
 import math
 import statistics
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 
 from levers.io import write_json_atomic
 
@@ -67,21 +67,34 @@ FACT_KEYS = {
 }
 
 
-def facts_from_config(cfg: DictConfig | None) -> dict[str, Any]:
-    if cfg is None:
+def facts_from_config(config: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The few config values the rules look at (FACT_KEYS), from a run's config or a nested mapping read back."""
+    if config is None:
         return {}
-    return {fact: OmegaConf.select(cfg, key, default=None) for fact, key in FACT_KEYS.items()}
+    return {fact: _select(config, key) for fact, key in FACT_KEYS.items()}
 
 
-def read_run(run_dir: Path, cfg: DictConfig | None = None) -> Evidence:
-    """Everything the rules look at; a missing file only means fewer rules can speak."""
-    if cfg is None:
-        cfg = _saved_config(run_dir)
+def _select(config: Mapping[str, Any], dotted: str) -> Any:
+    if OmegaConf.is_config(config):  # interpolations resolved; one that cannot be is no fact
+        return OmegaConf.select(config, dotted, default=None, throw_on_resolution_failure=False)
+    node: Any = config
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def read_run(run_dir: Path, facts: dict[str, Any] | None = None) -> Evidence:
+    """Everything the rules look at; a missing file only means fewer rules can speak. `facts`: the run's config
+    facts when the caller has them (a run in progress), else read from the run directory."""
+    if facts is None:
+        facts = facts_from_config(_saved_config(run_dir))
     summary = _read_json(run_dir / "summary.json")
     rows = _read_csv(run_dir / "metrics.csv")
     return Evidence(
         summary=summary,
-        facts=facts_from_config(cfg),
+        facts=facts,
         train_loss=epoch_series(rows, "train/loss"),
         val_loss=epoch_series(rows, "val/loss"),
         monitor=_read_json(run_dir / "monitor.json").get("layers", {}),
@@ -103,15 +116,21 @@ def feature_spread(features: Any) -> float | None:
     return max(stds) / min(stds) if len(stds) >= 2 else None
 
 
-def _saved_config(run_dir: Path) -> DictConfig | None:
+def _saved_config(run_dir: Path) -> Mapping[str, Any] | None:
     """Hydra's saved config, or the resolved copy the loggers keep (hparams.yaml, flat dotted keys) when Hydra
-    did not save one."""
+    did not save one; read as data (nothing in it is instantiated)."""
     if (run_dir / ".hydra" / "config.yaml").exists():
-        return OmegaConf.load(run_dir / ".hydra" / "config.yaml")
+        saved = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
+        return saved if isinstance(saved, Mapping) else None
     if (run_dir / "hparams.yaml").exists():
-        nested = OmegaConf.create({})
-        for key, value in OmegaConf.to_container(OmegaConf.load(run_dir / "hparams.yaml")).items():
-            OmegaConf.update(nested, str(key), value, force_add=True)
+        flat = OmegaConf.to_container(OmegaConf.load(run_dir / "hparams.yaml"))
+        nested: dict[str, Any] = {}
+        for key, value in flat.items() if isinstance(flat, dict) else ():
+            *parents, leaf = str(key).split(".")
+            node = nested
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = value
         return nested
     return None
 
@@ -252,10 +271,10 @@ def diagnose(evidence: Evidence) -> list[Advice]:
     return [advice for rule in RULES if (advice := rule(evidence)) is not None]
 
 
-def advise(run_dir: str | Path, cfg: DictConfig | None = None) -> list[Advice]:
+def advise(run_dir: str | Path, facts: dict[str, Any] | None = None) -> list[Advice]:
     """Diagnose a run directory, log the advice and write doctor.json next to the run's other files."""
     run_dir = Path(run_dir)
-    evidence = read_run(run_dir, cfg)
+    evidence = read_run(run_dir, facts)
     advice = diagnose(evidence)
     for item in advice:
         log.info("doctor: %s", item.line())

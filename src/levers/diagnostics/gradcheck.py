@@ -19,9 +19,9 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from omegaconf import DictConfig
 from torch import nn
 
+from levers.config.schema.diagnostics import GradcheckConfig
 from levers.errors import LeversRunFailed
 from levers.io import write_json_atomic
 
@@ -107,18 +107,17 @@ def _central_difference(objective, param: torch.Tensor, direction: torch.Tensor,
     return (plus - minus) / (2 * eps)
 
 
-def run_gradcheck(cfg: DictConfig, built: Any) -> float:
+def run_gradcheck(settings: GradcheckConfig, built: Any, seed: int, output_dir: Path) -> float:
     """`mode=gradcheck`: check the composed model + loss; raise (exit non-zero) above the tolerance."""
-    settings = cfg.diagnostics.gradcheck
     features, target = built.data.tensors["train"]
     rows = min(settings.batch_size, len(target))
     report = check_gradients(
-        built.module, (features[:rows], target[:rows]), settings.samples_per_tensor, settings.eps, cfg.seed
+        built.module, (features[:rows], target[:rows]), settings.samples_per_tensor, settings.eps, seed
     )
     worst = max(entry["max_rel_error"] for entry in report)
     failing = [entry for entry in report if not entry["max_rel_error"] <= settings.tolerance]
     write_json_atomic(
-        Path(cfg.paths.output_dir) / "gradcheck.json",
+        output_dir / "gradcheck.json",
         {
             "passed": not failing,
             "tolerance": settings.tolerance,

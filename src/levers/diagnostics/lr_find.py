@@ -17,12 +17,12 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from hydra.core.hydra_config import HydraConfig
-from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 from pytorch_lightning.tuner import Tuner
 
 from levers.checkpoint_io import AtomicCheckpointIO
-from levers.config.schema.trainer import lightning_arguments
+from levers.config.schema.diagnostics import LRFindConfig
+from levers.diagnostics import TrainerFactory
 from levers.errors import LeversConfigError
 from levers.io import write_json_atomic
 
@@ -60,15 +60,14 @@ class _LossRecorder:
         self._best = min(self._best, smoothed)
 
 
-def range_test(cfg: DictConfig, data: pl.LightningDataModule, module: pl.LightningModule) -> dict[str, Any]:
+def range_test(
+    settings: LRFindConfig, new_trainer: TrainerFactory, data: pl.LightningDataModule, module: pl.LightningModule
+) -> dict[str, Any]:
     """Run the sweep on `module` (its initial weights are restored afterwards); return the findings.
 
-    The sweep sets every lr itself: the module's optimizer only needs a valid one to be built."""
-    settings = cfg.diagnostics.lr_find
-    if cfg.trainer.fast_dev_run:
-        raise LeversConfigError("trainer.fast_dev_run", cfg.trainer.fast_dev_run, "false for an LR range test")
-    trainer: pl.Trainer = instantiate(
-        lightning_arguments(cfg.trainer),
+    The sweep sets every lr itself: the module's optimizer only needs a valid one to be built. `new_trainer` makes
+    the run's configured Trainer with the sweep's own settings on top."""
+    trainer = new_trainer(
         callbacks=[],
         logger=False,
         enable_checkpointing=False,
@@ -77,6 +76,8 @@ def range_test(cfg: DictConfig, data: pl.LightningDataModule, module: pl.Lightni
         max_epochs=-1,
         min_epochs=None,
     )
+    if trainer.fast_dev_run:
+        raise LeversConfigError("trainer.fast_dev_run", trainer.fast_dev_run, "false for an LR range test")
     recorder = _LossRecorder(trainer, settings.smoothing, settings.divergence_factor)
     module.on_train_batch_end = recorder  # removed below; Lightning calls the module's hook by attribute
     try:
@@ -155,10 +156,9 @@ def describe(result: dict[str, Any]) -> str:
     return f"{head}; steepest descent: {steepest:.3g}" if steepest else head
 
 
-def run_lr_find(cfg: DictConfig, built: Any) -> float:
+def run_lr_find(settings: LRFindConfig, new_trainer: TrainerFactory, built: Any, output_dir: Path) -> float:
     """`mode=lr_find`: the test alone; returns the suggested lr."""
-    result = range_test(cfg, built.data, built.module)
-    output_dir = Path(cfg.paths.output_dir)
+    result = range_test(settings, new_trainer, built.data, built.module)
     save(result, output_dir)
     log.info("LR range test: %s", describe(result))
     log.info("suggested lr (%s): %.3g  ->  optimizer.lr=%.3g", result["suggestion"], *[result["suggested_lr"]] * 2)
@@ -166,10 +166,15 @@ def run_lr_find(cfg: DictConfig, built: Any) -> float:
     return result["suggested_lr"]
 
 
-def choose_lr(cfg: DictConfig, data: pl.LightningDataModule, probe: pl.LightningModule) -> dict[str, Any]:
+def choose_lr(
+    settings: LRFindConfig,
+    new_trainer: TrainerFactory,
+    data: pl.LightningDataModule,
+    probe: pl.LightningModule,
+    output_dir: Path,
+) -> dict[str, Any]:
     """`optimizer.lr=auto`: run the test on a probe module and record the number where a rerun finds it."""
-    result = range_test(cfg, data, probe)
-    output_dir = Path(cfg.paths.output_dir)
+    result = range_test(settings, new_trainer, data, probe)
     save(result, output_dir)
     lr = result["suggested_lr"]
     _record_in_saved_config(lr)

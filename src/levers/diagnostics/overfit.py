@@ -15,14 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
-from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf, open_dict
 
 from levers.checkpoint_io import AtomicCheckpointIO
-from levers.config.schema.optimization import RegularizationConfig
-from levers.config.schema.scheduler import SchedulerConfig
-from levers.config.schema.trainer import lightning_arguments
+from levers.config.schema.diagnostics import OverfitConfig
 from levers.data.batches import InMemoryBatches
+from levers.diagnostics import TrainerFactory
 from levers.errors import LeversRunFailed
 from levers.io import write_json_atomic
 
@@ -33,31 +30,17 @@ class OverfitFailed(LeversRunFailed):
     status = "overfit_failed"
 
 
-def regularization_off(cfg: DictConfig) -> DictConfig:
-    """A copy of cfg with every regularizer at its schema default (= off, as `regularization=none`) and no schedule."""
-    cfg = cfg.copy()
-    with open_dict(cfg):
-        cfg.regularization = OmegaConf.structured(RegularizationConfig)
-        for key in ("model.dropout", "optimizer.weight_decay"):
-            if OmegaConf.select(cfg, key, default=None) is not None:
-                OmegaConf.update(cfg, key, 0.0)
-        cfg.scheduler = OmegaConf.structured(SchedulerConfig)  # scheduler=none
-    return cfg
-
-
 def fixed_batches(built: Any, batches: int) -> InMemoryBatches:
     features, target = built.data.tensors["train"]
     rows = min(len(target), batches * built.data.config.batch_size)
     return InMemoryBatches(features[:rows], target[:rows], batch_size=built.data.config.batch_size, shuffle=False)
 
 
-def run_overfit(cfg: DictConfig, built: Any) -> float:
-    """`mode=overfit` on a module built from `regularization_off(cfg)`; returns the final loss on the fixed batches
-    (raises OverfitFailed on FAIL)."""
-    settings = cfg.diagnostics.overfit
+def run_overfit(settings: OverfitConfig, new_trainer: TrainerFactory, built: Any, output_dir: Path) -> float:
+    """`mode=overfit` on a module built with regularization off (levers.build.regularization_off); returns the
+    final loss on the fixed batches (raises OverfitFailed on FAIL)."""
     batches = fixed_batches(built, settings.batches)
-    trainer: pl.Trainer = instantiate(
-        lightning_arguments(cfg.trainer),
+    trainer = new_trainer(
         callbacks=[],
         logger=False,
         enable_checkpointing=False,
@@ -73,7 +56,7 @@ def run_overfit(cfg: DictConfig, built: Any) -> float:
     after = _measure(trainer, built.module, batches)
     verdict = judge(before, after, settings, built.data.task.is_classification)
     verdict.update(rows=len(batches.target), epochs=settings.max_epochs)
-    write_json_atomic(Path(cfg.paths.output_dir) / "overfit.json", verdict)
+    write_json_atomic(output_dir / "overfit.json", verdict)
     message = (
         f"overfit check {'PASS' if verdict['passed'] else 'FAIL'}: loss {before['loss']:.4g} -> {after['loss']:.4g}"
         f" on {settings.batches} fixed batches; {verdict['reason']}"

@@ -78,7 +78,8 @@ def plot_monitor(history: dict[str, dict[str, Any]], path: Path) -> None:
     for ax, (stat, title) in zip(axes[:, 0], panels, strict=True):
         for name, entry in history.items():
             if stat in entry["stats"]:
-                ax.plot(entry["steps"], entry["stats"][stat], marker=".", label=f"{name} ({entry['type']})")
+                label = entry.get("label", f"{name} ({entry['type']})")  # older monitor.json: no label
+                ax.plot(entry["steps"], entry["stats"][stat], marker=".", label=label)
         if stat in ("grad_norm", "update_ratio"):
             ax.set_yscale("log")
         ax.set_title(title, fontsize=9)

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
-from omegaconf import DictConfig
 
 from levers.build import build_module
 from levers.checkpoint_io import load_checkpoint
+from levers.config.schema.data import DataConfig
+from levers.config.settings import typed
 from levers.config.trust import trusted_config
 from levers.data.encoding import TableEncoder
 from levers.data.scaling import AffineScaler
@@ -46,10 +47,12 @@ class ServingState(pl.Callback):
 
 @dataclass
 class Restored:
-    """A checkpoint's model (eval mode, CPU) and what it was trained on."""
+    """A checkpoint's model (eval mode, CPU) and what it was trained on: its data settings, scaling and seed."""
 
     module: LitModel
-    cfg: DictConfig
+    data: DataConfig
+    scaling_method: str
+    seed: int
     task: TaskSpec
     class_names: list[Any]
     encoder: TableEncoder | None
@@ -62,11 +65,11 @@ class Restored:
     @property
     def file_encoding(self) -> str:
         """The text encoding its table was read with: new files to predict on are read the same way."""
-        return self.cfg.data.get("file_encoding") or "utf-8"
+        return getattr(self.data, "file_encoding", None) or "utf-8"
 
     @property
     def target_names(self) -> list[str]:
-        target = self.cfg.data.get("target")
+        target = getattr(self.data, "target", None)
         if target is None:
             return [f"target_{i}" for i in range(self.task.num_targets)] if self.task.num_targets > 1 else ["target"]
         return [target] if isinstance(target, str) else list(target)
@@ -88,7 +91,8 @@ def restore(path: str | Path, key: str = "ckpt_path") -> Restored:
         ) from None
     module.eval()
     encoder = TableEncoder.from_state(recipe["encoder"]) if recipe["encoder"] else None
-    return Restored(module, cfg, task, recipe["class_names"], encoder, Path(path))
+    data = typed(cfg.data, DataConfig)
+    return Restored(module, data, cfg.scaling.method, cfg.seed, task, recipe["class_names"], encoder, Path(path))
 
 
 RECIPE_FIELDS = ("config", "task", "num_features", "num_targets", "class_names", "encoder")

@@ -10,15 +10,18 @@ Two sources of rows:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import fields, replace
 from typing import Any
 
 import numpy as np
 import pytorch_lightning as pl
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 from torch.utils.data import DataLoader, TensorDataset
 
 from levers.callbacks.summary import as_floats
+from levers.config.schema.data import DataConfig
+from levers.config.settings import data_settings
 from levers.data.datamodule import TabularDataModule
 from levers.data.table import read_frame
 from levers.errors import LeversConfigError
@@ -31,7 +34,7 @@ NEW_FILE_KEY = "path"
 def evaluate(restored: Restored, data: Mapping[str, Any] | None = None, trainer: Mapping[str, Any] | None = None):
     """Test metrics of the restored weights; `data` holds the `data.<key>` overrides that are set (not null)."""
     chosen = {key: value for key, value in (data or {}).items() if value is not None}
-    check_data_keys(restored.cfg.data, chosen)
+    check_data_keys(restored.data, chosen)
     tester = pl.Trainer(
         **{"accelerator": "cpu", "devices": 1, **(trainer or {})},
         logger=False,
@@ -40,11 +43,11 @@ def evaluate(restored: Restored, data: Mapping[str, Any] | None = None, trainer:
         enable_checkpointing=False,
     )
     if NEW_FILE_KEY in chosen:
-        rows = DataLoader(labelled_file(restored, chosen), batch_size=restored.cfg.data.get("eval_batch_size", 1024))
+        rows = DataLoader(labelled_file(restored, chosen), batch_size=restored.data.eval_batch_size)
         results = tester.test(restored.module, dataloaders=rows, verbose=False)
     else:
-        cfg = restored.cfg
-        datamodule = TabularDataModule(data_config(cfg.data, chosen), cfg.scaling.method, cfg.seed)
+        data_for_eval = data_config(restored.data, chosen)
+        datamodule = TabularDataModule(data_for_eval, restored.scaling_method, restored.seed)
         check_fits_data(
             restored.num_features, restored.task, datamodule.num_features, datamodule.task, restored.path, "ckpt_path"
         )
@@ -52,21 +55,20 @@ def evaluate(restored: Restored, data: Mapping[str, Any] | None = None, trainer:
     return as_floats(results[0])
 
 
-def data_config(stored: DictConfig, chosen: Mapping[str, Any]) -> DictConfig:
-    """The checkpoint's data settings with this command's overrides; a table's source gets the same values (its
-    YAML links them with `${..key}`, which the stored, resolved config no longer does)."""
-    data = OmegaConf.create(OmegaConf.to_container(stored, resolve=True))
-    for key, value in chosen.items():
-        data[key] = value
-        if isinstance(data.get("source"), DictConfig) and key in data.source:
-            data.source[key] = value
-    return data
+def data_config(stored: DataConfig, chosen: Mapping[str, Any]) -> DataConfig:
+    """The checkpoint's data settings with this command's overrides, type-checked by the schema; a table's source
+    gets the same values (its YAML links them with `${..key}`, which the stored, resolved config no longer does)."""
+    source = dict(stored.source)
+    source.update({key: value for key, value in chosen.items() if key in source})
+    merged = OmegaConf.merge(OmegaConf.structured(replace(stored, source=source)), dict(chosen))
+    return data_settings(merged)
 
 
-def check_data_keys(stored: DictConfig, chosen: Mapping[str, Any]) -> None:
+def check_data_keys(stored: DataConfig, chosen: Mapping[str, Any]) -> None:
+    known = sorted(field.name for field in fields(stored))
     for key, value in chosen.items():
-        if key not in stored:
-            allowed = f"a data key of this checkpoint's data set ({stored.get('name')}): {', '.join(sorted(stored))}"
+        if key not in known:
+            allowed = f"a data key of this checkpoint's data set ({stored.name}): {', '.join(known)}"
             raise LeversConfigError(f"data.{key}", value, allowed)
 
 

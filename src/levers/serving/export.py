@@ -1,7 +1,8 @@
 """`levers export`: the inference path (scaling -> network -> probabilities / target units) as a standalone file.
 
 The exported model takes encoded features (one-hot columns in `feature_names` order); the JSON written beside it
-lists those names, the classes or targets, and the fitted encoding, for a consumer that starts from raw columns.
+(`<model file>.json`: model.pt.json, model.onnx.json, so two formats of one checkpoint keep one each) lists those
+names, the classes or targets, and the fitted encoding, for a consumer that starts from raw columns.
 """
 
 from __future__ import annotations
@@ -30,8 +31,14 @@ def export(restored: Restored, fmt: str, output: str | None = None) -> Path:
             torch.jit.trace(predictor, example).save(str(target))
     else:
         _export_onnx(predictor, example, target)
-    target.with_suffix(".json").write_text(json.dumps(describe(restored), indent=2))
+    description = {"format": fmt, "model": target.name, **describe(restored)}
+    sidecar(target).write_text(json.dumps(description, indent=2))
     return target
+
+
+def sidecar(model: Path) -> Path:
+    """The description beside an exported model: its whole file name plus .json (model.onnx -> model.onnx.json)."""
+    return model.with_name(f"{model.name}.json")
 
 
 def _export_onnx(predictor: torch.nn.Module, example: torch.Tensor, target: Path) -> None:
