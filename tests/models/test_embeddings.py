@@ -79,6 +79,14 @@ def test_the_schema_refuses_an_unknown_numeric_embedding_at_start_up(make_cfg):
         validate_config(make_cfg("model.numeric_embedding=fourier"))
 
 
+def test_category_codes_for_a_model_without_embedding_tables_are_refused_naming_the_key(make_cfg):
+    from levers.models import build_model
+
+    cfg = make_cfg("model=cnn")  # digits: 64 features, image_shape [1, 8, 8]
+    with pytest.raises(LeversConfigError, match="data.categorical_encoding.*model=mlp"):
+        build_model(cfg.model, 64, 10, {"categorical": [[0, 5]], "binary": []})
+
+
 @pytest.mark.parametrize("kind", ["periodic", "piecewise"])
 def test_each_numeric_embedding_trains_end_to_end(make_cfg, kind):
     from levers.run import train

@@ -32,7 +32,7 @@ MAX_CODES = 2**24  # float32 holds every integer up to here exactly
 class TableEncoder:
     columns: list[str]  # input columns, in order
     fill: dict[str, Any] = field(default_factory=dict)  # per-column value for a missing entry (mean/median/mode)
-    categories: dict[str, list[str]] = field(default_factory=dict)  # one-hot columns and their train categories
+    categories: dict[str, list[str]] = field(default_factory=dict)  # category columns and their train categories
     impute: str = "error"
     embedded: list[str] = field(default_factory=list)  # category columns encoded as one code column each
     indicators: list[str] = field(default_factory=list)  # columns followed by a 0/1 `<name>_missing` column
@@ -149,7 +149,7 @@ class TableEncoder:
             return
         codes = pd.Categorical(column.astype(str), categories=self.categories[name]).codes
         if name in self.embedded:
-            out[:, 0] = codes.astype(np.float32) + 1  # -1 (unseen) -> UNSEEN_CODE
+            out[:, 0] = np.where(codes >= 0, codes + 1, UNSEEN_CODE)  # pandas gives -1 for an unseen category
             return
         out[:] = 0.0
         seen = codes >= 0
