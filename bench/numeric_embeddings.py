@@ -1,8 +1,8 @@
 """Numeric feature embeddings (model.numeric_embedding, Gorishniy et al. 2022) against the plain MLP on shipped tables:
 the same seeds and settings for each, short runs, the mean (and spread) of the test metrics over the seeds.
 
-    .venv/bin/python bench/numeric_embeddings.py                 # wage, breast_cancer; writes
-    .venv/bin/python bench/numeric_embeddings.py randhie wage    # bench/results/numeric_embeddings.json
+    .venv/bin/python bench/numeric_embeddings.py           # wage, breast_cancer, diabetes, randhie (~6 min); writes
+    .venv/bin/python bench/numeric_embeddings.py wage     # bench/results/numeric_embeddings.json
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from levers.api import train  # noqa: E402
 SEEDS = (0, 1, 2)
 EMBEDDINGS = ("none", "periodic", "piecewise")
 EPOCHS = 20
-TABLES = ("wage", "breast_cancer")
+TABLES = ("wage", "breast_cancer", "diabetes", "randhie")
 SETTINGS = [f"trainer.max_epochs={EPOCHS}", "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false"]
 
 
