@@ -73,14 +73,14 @@ class PiecewiseLinearEmbedding(nn.Module):
         if train_features is not None:
             edges = quantile_edges(train_features, bins)
         self.register_buffer("edges", edges)
+        self.bins = bins  # a plain int: the clamps are fixed when the model is traced for export
         self.linear = PerFeatureLinear(features, bins, size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        left, width = self.edges[:, :-1], self.edges.diff(dim=1)
+        left, width = self.edges[:, :-1], self.edges[:, 1:] - self.edges[:, :-1]  # (not .diff: ONNX has none)
         width = torch.where(width > 0, width, torch.ones_like(width))  # a repeated edge (few distinct values)
         ple = (x[..., None] - left) / width
-        bins = ple.shape[-1]
-        if bins > 1:
+        if self.bins > 1:
             ple = torch.cat([ple[..., :1].clamp_max(1), ple[..., 1:-1].clamp(0, 1), ple[..., -1:].clamp_min(0)], dim=-1)
         return torch.relu(self.linear(ple))
 
