@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from levers.sweeps.charts import Chart
 from levers.sweeps.jobs import is_failure, load_jobs
 from levers.sweeps.leaderboard import Leaderboard, rank_jobs, to_markdown, to_text, write_csv
 
@@ -19,6 +20,8 @@ log = logging.getLogger(__name__)
 class Report:
     board: Leaderboard
     files: list[Path]
+    charts: list[Chart]
+    importances: dict[str, float]
 
     @property
     def failed(self) -> int:
@@ -46,6 +49,8 @@ class Report:
 def build_report(sweep_dir: str | Path) -> Report:
     from levers.sweeps.charts import draw_charts
     from levers.sweeps.html_page import render_page
+    from levers.sweeps.importance import param_importances
+    from levers.sweeps.repeats import group_repeats
 
     root = Path(sweep_dir)
     jobs = load_jobs(root)
@@ -54,10 +59,13 @@ def build_report(sweep_dir: str | Path) -> Report:
     board = rank_jobs(jobs)
     write_csv(board, root / "leaderboard.csv")
     (root / "leaderboard.md").write_text(to_markdown(board))
-    charts = draw_charts(board, root)
-    (root / "report.html").write_text(render_page(board, charts, str(root)))
+    importances, why_not = param_importances(board)
+    configs = group_repeats(board)
+    charts = draw_charts(board, root, importances, configs)
+    page = render_page(board, charts, str(root), importances, why_not, configs)
+    (root / "report.html").write_text(page)
     files = [root / "leaderboard.csv", root / "leaderboard.md", root / "report.html", *(c.png for c in charts)]
-    return Report(board, files)
+    return Report(board, files, charts, importances)
 
 
 def main(argv: list[str] | None = None) -> int:
