@@ -101,14 +101,14 @@ def _curves(board: Leaderboard, out_dir: Path) -> Chart:
             color = colors[rank % len(colors)]
             width = 2.8 if rank == 0 else 1.4
             ax.plot(epochs, values, color=color, linewidth=width, marker="." if len(points) < 30 else None, zorder=3)
-            handles[job.name] = Line2D([], [], color=color, linewidth=width, label=_job_label(board, job))
+            handles[job.name] = Line2D([], [], color=color, linewidth=width, label=job_label(board, job))
             series.append(f"curve-{job.name}-{_slug(metric)}")
-            off += _mark_off_scale(ax, epochs, values, limits)
+            off += mark_off_scale(ax, epochs, values, limits)
         for job in rest:
             epochs, values = zip(*job.curves.get(metric, [(0, math.nan)]), strict=True)
-            off += _mark_off_scale(ax, epochs, values, limits)
+            off += mark_off_scale(ax, epochs, values, limits)
         if off:
-            handles["off"] = _off_scale_handle()
+            handles["off"] = off_scale_handle()
             ax.annotate(f"{off} point(s) off the scale", (0.99, 0.99), xycoords="axes fraction", ha="right",
                         va="top", fontsize=8)  # fmt: skip
         ax.set_ylim(*limits)
@@ -119,7 +119,7 @@ def _curves(board: Leaderboard, out_dir: Path) -> Chart:
         fig.legend(handles=list(handles.values()), loc="outside lower center", ncols=2, fontsize=8, frameon=False)
     shown = f"the top {len(top)} of {len(ranked)} jobs" if rest else "every job"
     fig.suptitle(f"validation curves: {shown} (thick: best)")
-    return _save(fig, out_dir, "curves", f"Validation curves: {shown}", series)
+    return save_chart(fig, out_dir, "curves", f"Validation curves: {shown}", series)
 
 
 def _band(jobs: list[Job], metric: str) -> tuple[list[int], list[float], list[float], list[float]]:
@@ -145,7 +145,7 @@ class _Dot:
 def _final(board: Leaderboard, out_dir: Path) -> Chart:
     shown = board.jobs[:MAX_BARS]
     dots = [
-        _Dot(_job_label(board, job, value=False), job.value, (job.summary.get("cv") or {}).get("std"),
+        _Dot(job_label(board, job, value=False), job.value, (job.summary.get("cv") or {}).get("std"),
              job.status if job.status in STATUS_COLORS else "failed", f"final-{job.name}")
         for job in shown
     ]  # fmt: skip
@@ -204,7 +204,7 @@ def _dot_chart(board: Leaderboard, dots: list[_Dot], title: str, xlabel: str, ou
     if off:
         handles.append(Line2D([], [], marker=">", color="black", linestyle="", label="off the scale (outlier)"))
     fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=8, frameon=False)
-    return _save(fig, out_dir, name, caption, series)
+    return save_chart(fig, out_dir, name, caption, series)
 
 
 def _history(board: Leaderboard, out_dir: Path) -> Chart:
@@ -226,8 +226,8 @@ def _history(board: Leaderboard, out_dir: Path) -> Chart:
     ax.step(numbers, best_so_far, where="post", color="darkorange", linewidth=2, zorder=4)
     handles = [*_status_handles({job.status if job.status in STATUS_COLORS else "failed" for job in jobs}),
                Line2D([], [], color="darkorange", linewidth=2, label="best so far")]  # fmt: skip
-    if _mark_off_scale(ax, numbers, values, limits):
-        handles.append(_off_scale_handle())
+    if mark_off_scale(ax, numbers, values, limits):
+        handles.append(off_scale_handle())
     failed = [n for n, job in zip(numbers, jobs, strict=True) if not math.isfinite(job.value)]
     if failed:
         ax.scatter(failed, [limits[0]] * len(failed), marker="x", color=FAILED_COLOR, zorder=5, clip_on=False)
@@ -236,7 +236,7 @@ def _history(board: Leaderboard, out_dir: Path) -> Chart:
     ax.set(xlabel="job number (the order jobs ran in)", ylabel=board.monitor, title=f"{board.monitor} by job number")
     ax.grid(alpha=0.3)
     ax.legend(handles=handles, fontsize=8, loc="best")
-    return _save(fig, out_dir, "history", "The metric by job number, with the best so far", ["history"])
+    return save_chart(fig, out_dir, "history", "The metric by job number, with the best so far", ["history"])
 
 
 def _params(board: Leaderboard, out_dir: Path) -> Chart:
@@ -269,8 +269,8 @@ def _params(board: Leaderboard, out_dir: Path) -> Chart:
                           position + 0.3 * float(min(steps)), color="black", linewidth=2, zorder=4)  # fmt: skip
                 handles["median"] = Line2D([], [], color="black", linewidth=2, label="median per value")
         ax.scatter(xs, values, c=[_status_color(job) for job in scored], s=14, alpha=0.8, zorder=3)
-        if _mark_off_scale(ax, xs, values, limits):
-            handles["off"] = _off_scale_handle()
+        if mark_off_scale(ax, xs, values, limits):
+            handles["off"] = off_scale_handle()
         axis.apply(ax)
         ax.set_ylim(*limits)
         ax.set(xlabel=key, ylabel=board.monitor)
@@ -280,7 +280,7 @@ def _params(board: Leaderboard, out_dir: Path) -> Chart:
     fig.legend(handles=[*_status_handles(statuses), *handles.values()], loc="outside lower center", ncols=4,
                fontsize=8, frameon=False)  # fmt: skip
     fig.suptitle(f"each swept lever against {board.monitor} (points jittered sideways on discrete levers)")
-    return _save(fig, out_dir, "params", "Each swept lever against the metric", series)
+    return save_chart(fig, out_dir, "params", "Each swept lever against the metric", series)
 
 
 def _parallel(board: Leaderboard, out_dir: Path) -> Chart:
@@ -330,7 +330,7 @@ def _parallel(board: Leaderboard, out_dir: Path) -> Chart:
     ax.set_title(
         "parallel coordinates: every scored job" + (f" ({dropped} without a value left out)" if dropped else "")
     )
-    return _save(fig, out_dir, "parallel", "Parallel coordinates: each job's levers and metric", ["parallel"])
+    return save_chart(fig, out_dir, "parallel", "Parallel coordinates: each job's levers and metric", ["parallel"])
 
 
 def _importance(board: Leaderboard, importances: dict[str, float], out_dir: Path) -> Chart:
@@ -348,7 +348,7 @@ def _importance(board: Leaderboard, importances: dict[str, float], out_dir: Path
     ax.set(xlabel=f"share of the variance of {board.monitor} (Optuna fANOVA; sums to 1)",
            title="which lever mattered")  # fmt: skip
     ax.grid(axis="x", alpha=0.3)
-    return _save(fig, out_dir, "importance", "Hyperparameter importance", [f"importance-{_slug(k)}" for k in keys])
+    return save_chart(fig, out_dir, "importance", "Hyperparameter importance", [f"importance-{_slug(k)}" for k in keys])
 
 
 @dataclass(frozen=True)
@@ -414,23 +414,25 @@ def _axis_of(raw: list[str]) -> _Axis:
     return _Axis(numbers, {}, log, integers)
 
 
-def _mark_off_scale(ax, xs, values, limits: tuple[float, float]) -> int:
-    """Values beyond the axis as black triangles on its edge (pointing the way they went); returns how many."""
+def mark_off_scale(ax, xs, values, limits: tuple[float, float], horizontal: bool = False) -> int:
+    """Values beyond the axis as black triangles on its edge (pointing the way they went); returns how many.
+    `horizontal`: the values lie along x (and `xs` are their y positions)."""
     off = outside(values, limits)
-    if off:
-        high = [i for i in off if values[i] > limits[1]]
-        low = [i for i in off if values[i] < limits[0]]
-        if high:
-            ax.scatter([xs[i] for i in high], [limits[1]] * len(high), **OFF_SCALE)
-        if low:
-            ax.scatter([xs[i] for i in low], [limits[0]] * len(low), **{**OFF_SCALE, "marker": "v"})
+    for edge, beyond, marker in (
+        (limits[1], 1, ">" if horizontal else "^"),
+        (limits[0], -1, "<" if horizontal else "v"),
+    ):
+        picked = [i for i in off if (values[i] - edge) * beyond > 0]
+        if picked:
+            points = ([edge] * len(picked), [xs[i] for i in picked])
+            ax.scatter(*(points if horizontal else points[::-1]), **{**OFF_SCALE, "marker": marker})
     return len(off)
 
 
-def _off_scale_handle():
+def off_scale_handle(marker: str = "^"):
     from matplotlib.lines import Line2D
 
-    return Line2D([], [], marker="^", color="black", linestyle="", label="off the scale (outlier, at the edge)")
+    return Line2D([], [], marker=marker, color="black", linestyle="", label="off the scale (outlier, at the edge)")
 
 
 def _status_handles(statuses: set[str]) -> list:
@@ -441,7 +443,7 @@ def _status_handles(statuses: set[str]) -> list:
     return [Patch(color=colors[s], label=names[s]) for s in (COMPLETED, PRUNED, "failed") if s in statuses]
 
 
-def _save(fig, out_dir: Path, name: str, title: str, series: list[str]) -> Chart:
+def save_chart(fig, out_dir: Path, name: str, title: str, series: list[str]) -> Chart:
     import matplotlib.pyplot as plt
 
     png = out_dir / f"{name}.png"
@@ -450,7 +452,7 @@ def _save(fig, out_dir: Path, name: str, title: str, series: list[str]) -> Chart
     return Chart(name, title, png, png.read_bytes(), tuple(series))
 
 
-def _job_label(board: Leaderboard, job: Job, value: bool = True) -> str:
+def job_label(board: Leaderboard, job: Job, value: bool = True) -> str:
     text = label(job, board.swept_keys)
     return f"{text}: {job.value:.4g}" if value and math.isfinite(job.value) else text
 

@@ -16,6 +16,7 @@ STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1400px; }
 table { border-collapse: collapse; font-size: 12px; margin: 0.5em 0 1.5em; }
 th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: left; white-space: nowrap; }
+td.wrap { white-space: normal; word-break: break-all; min-width: 30em; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.failed td { color: #b00020; } tr.pruned td { color: #777; } tr.best td { font-weight: bold; }
 figure { margin: 1.5em 0; } figure img { max-width: 100%; height: auto; } figcaption { font-weight: bold; }
