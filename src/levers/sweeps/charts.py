@@ -323,8 +323,8 @@ def _parallel(board: Leaderboard, out_dir: Path) -> Chart:
     for spine in ax.spines.values():
         spine.set_visible(False)
     colorbar = fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, pad=0.02)
-    quantiles = np.linspace(0, 1, 5)
-    colorbar.set_ticks(quantiles, labels=[f"{scored[round(q * (len(scored) - 1))].value:.4g}" for q in quantiles])
+    ranks = sorted({round(q * (len(scored) - 1)) for q in np.linspace(0, 1, 5)})  # a tick per rank, once
+    colorbar.set_ticks([r / max(len(scored) - 1, 1) for r in ranks], labels=[f"{scored[r].value:.4g}" for r in ranks])
     colorbar.set_label(f"{board.monitor} by rank (line colour; thick: top {TOP})")
     dropped = len(board.jobs) - len(scored)
     ax.set_title(
@@ -369,6 +369,9 @@ class _Axis:
         if self.discrete:
             ax.set_xticks(list(self.labels), list(self.labels.values()), rotation=30 if len(self.labels) > 4 else 0,
                           fontsize=8)  # fmt: skip
+            positions = sorted(self.labels)
+            step = min(np.diff(positions)) if len(positions) > 1 else 1.0
+            ax.set_xlim(positions[0] - 0.5 * step, positions[-1] + 0.5 * step)  # the end values off the frame
         elif self.log:
             ax.set_xscale("log")
         if self.integer:

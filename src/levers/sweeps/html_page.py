@@ -9,7 +9,7 @@ from html import escape
 
 from levers.sweeps.charts import Chart
 from levers.sweeps.jobs import is_failure
-from levers.sweeps.leaderboard import Leaderboard
+from levers.sweeps.leaderboard import Leaderboard, readable_table
 from levers.sweeps.repeats import REPEAT_KEYS, ConfigResult
 
 STYLE = """
@@ -22,7 +22,6 @@ tr.failed td { color: #b00020; } tr.pruned td { color: #777; } tr.best td { font
 figure { margin: 1.5em 0; } figure img { max-width: 100%; height: auto; } figcaption { font-weight: bold; }
 code { background: #f4f4f4; padding: 2px 4px; } .note { color: #555; }
 """
-NUMERIC = {3, 4, 5}  # metric, its std, best_epoch: right-aligned (test metrics and wall time too, by header)
 
 
 def render_page(board: Leaderboard, charts: list[Chart], sweep_dir: str, importances: dict[str, float] | None = None,
@@ -102,11 +101,12 @@ def configs_html(board: Leaderboard, configs: list[ConfigResult]) -> str:
 
 
 def table_html(board: Leaderboard) -> str:
-    header = board.header(compact=True)
-    numeric = {i for i, name in enumerate(header) if i in NUMERIC or name.startswith("test/") or name == "wall_time_s"}
+    header, rows = readable_table(board)
+    numbers = {board.monitor, f"{board.monitor} std", "best_epoch", "wall_time_s"}
+    numeric = {i for i, name in enumerate(header) if name in numbers or name.startswith("test/")}
     head = "".join(f"<th>{escape(name)}</th>" for name in header)
     body = []
-    for job, row in zip(board.jobs, board.rows(compact=True), strict=True):
+    for job, row in zip(board.jobs, rows, strict=True):
         css = "best" if job is board.best else job.status
         cells = "".join(
             f"<td class='num'>{escape(cell)}</td>" if i in numeric else f"<td>{escape(cell)}</td>"

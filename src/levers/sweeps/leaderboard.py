@@ -67,6 +67,14 @@ class Leaderboard:
         return rows
 
 
+def readable_table(board: Leaderboard) -> tuple[list[str], list[list[str]]]:
+    """The compact header and rows less the columns empty in every row (no std without k-fold, no error column when
+    nothing failed); rank, job, status and the metric always stay."""
+    header, rows = board.header(compact=True), board.rows(compact=True)
+    keep = [i for i in range(len(header)) if i < 4 or any(row[i] for row in rows)]
+    return [header[i] for i in keep], [[row[i] for i in keep] for row in rows]
+
+
 def rank_jobs(jobs: list[Job]) -> Leaderboard:
     """Sort by the monitored metric in its mode (taken from the jobs' summaries); failed jobs at the bottom."""
     monitor = next((job.summary["monitor"] for job in jobs if job.summary.get("monitor")), "value")
@@ -90,10 +98,10 @@ def write_csv(board: Leaderboard, path: Path) -> None:
 
 def to_markdown(board: Leaderboard) -> str:
     escape = str.maketrans({"|": "\\|"})
-    header = board.header(compact=True)
+    header, rows = readable_table(board)
     lines = [_constants_line(board), "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines = lines if board.constant_params else lines[2:]
-    for row in board.rows(compact=True):
+    for row in rows:
         cells = [f"**{cell}**" if i == 2 and is_failure(cell) else cell.translate(escape) for i, cell in enumerate(row)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -101,11 +109,11 @@ def to_markdown(board: Leaderboard) -> str:
 
 def to_text(board: Leaderboard, max_error: int = 60) -> str:
     """A fixed-width table for the terminal (the error column cut short; the CSV has it whole)."""
-    header = board.header(compact=True)
-    rows = [[*row[:-1], row[-1][:max_error]] for row in board.rows(compact=True)]
-    keep = [i for i, name in enumerate(header) if any(row[i] for row in rows) or i < 4]  # drop empty columns
-    table = [[header[i] for i in keep], *([row[i] for i in keep] for row in rows)]
-    widths = [max(len(row[i]) for row in table) for i in range(len(keep))]
+    header, rows = readable_table(board)
+    if header[-1] == "error":
+        rows = [[*row[:-1], row[-1][:max_error]] for row in rows]
+    table = [header, *rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in table]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join([_constants_line(board)] * bool(board.constant_params) + lines)
