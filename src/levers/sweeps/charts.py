@@ -215,7 +215,7 @@ def _history(board: Leaderboard, out_dir: Path) -> Chart:
     jobs = sorted(board.jobs, key=lambda job: int(job.name) if job.name.isdigit() else 1 << 30)
     numbers = [int(job.name) if job.name.isdigit() else i for i, job in enumerate(jobs)]
     values = [job.value for job in jobs]
-    fig, ax = plt.subplots(figsize=(8.5, 4.0), layout="constrained")
+    fig, ax = plt.subplots(figsize=(8.5, 4.6), layout="constrained")
     limits = robust_limits(values, keep=[board.best.value] if board.best else [])
     ax.scatter(numbers, values, c=[_status_color(job) for job in jobs], s=16, zorder=3)
     best, best_so_far = math.nan, []
@@ -235,7 +235,7 @@ def _history(board: Leaderboard, out_dir: Path) -> Chart:
     ax.set_ylim(*limits)
     ax.set(xlabel="job number (the order jobs ran in)", ylabel=board.monitor, title=f"{board.monitor} by job number")
     ax.grid(alpha=0.3)
-    ax.legend(handles=handles, fontsize=8, loc="best")
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=8, frameon=False)  # off the points
     return save_chart(fig, out_dir, "history", "The metric by job number, with the best so far", ["history"])
 
 
@@ -312,6 +312,11 @@ def _parallel(board: Leaderboard, out_dir: Path) -> Chart:
             ax.annotate(text, (i, y), xytext=(-4, 0), textcoords="offset points", ha="right", va="center", fontsize=7,
                         bbox=LABEL_BOX, zorder=10)  # fmt: skip
     ax.axvline(len(keys), color="0.3", linewidth=1)
+    clipped = [min(max(job.value, limits[0]), limits[1]) for job in scored]
+    off = [(y - limits[0]) / (limits[1] - limits[0]) for y, job in zip(clipped, scored, strict=True) if y != job.value]
+    if off:  # drawn at the axis end they went past
+        ax.scatter([len(keys)] * len(off), off, **{**OFF_SCALE, "marker": "D", "s": 22, "zorder": 11})
+        ax.legend(handles=[off_scale_handle("D")], loc="lower right", fontsize=8, bbox_to_anchor=(1.0, -0.16))
     for y in np.linspace(0, 1, 5):
         value = limits[0] + y * (limits[1] - limits[0])
         ax.annotate(f"{value:.4g}", (len(keys), y), xytext=(4, 0), textcoords="offset points", va="center", fontsize=7,
