@@ -42,7 +42,8 @@ def draw_charts(board: Leaderboard, out_dir: Path, importances: dict[str, float]
     import matplotlib
 
     matplotlib.use("Agg")  # files only, never a window
-    charts = [_curves(board, out_dir), _final(board, out_dir)]
+    keys = sorted(board.swept_keys, key=lambda key: -(importances or {}).get(key, -1.0))  # labels: what mattered
+    charts = [_curves(board, out_dir, keys), _final(board, out_dir, keys)]
     if configs:
         charts.append(_configs(board, configs, out_dir))
     if len(board.jobs) > TOP:
@@ -64,7 +65,7 @@ def curve_metrics(board: Leaderboard) -> list[str]:
     return [name for name in ("val/loss", headline) if name and name in names]
 
 
-def _curves(board: Leaderboard, out_dir: Path) -> Chart:
+def _curves(board: Leaderboard, out_dir: Path, keys: list[str]) -> Chart:
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -101,7 +102,7 @@ def _curves(board: Leaderboard, out_dir: Path) -> Chart:
             color = colors[rank % len(colors)]
             width = 2.8 if rank == 0 else 1.4
             ax.plot(epochs, values, color=color, linewidth=width, marker="." if len(points) < 30 else None, zorder=3)
-            handles[job.name] = Line2D([], [], color=color, linewidth=width, label=job_label(board, job))
+            handles[job.name] = Line2D([], [], color=color, linewidth=width, label=job_label(job, keys))
             series.append(f"curve-{job.name}-{_slug(metric)}")
             off += mark_off_scale(ax, epochs, values, limits)
         for job in rest:
@@ -142,10 +143,10 @@ class _Dot:
     gid: str
 
 
-def _final(board: Leaderboard, out_dir: Path) -> Chart:
+def _final(board: Leaderboard, out_dir: Path, keys: list[str]) -> Chart:
     shown = board.jobs[:MAX_BARS]
     dots = [
-        _Dot(job_label(board, job, value=False), job.value, (job.summary.get("cv") or {}).get("std"),
+        _Dot(job_label(job, keys, value=False), job.value, (job.summary.get("cv") or {}).get("std"),
              job.status if job.status in STATUS_COLORS else "failed", f"final-{job.name}")
         for job in shown
     ]  # fmt: skip
@@ -414,7 +415,7 @@ def _axis_of(raw: list[str]) -> _Axis:
     unique = sorted(set(numbers))
     integers = all(text.lstrip("-").isdigit() for text in raw)
     if (integers or len(unique) <= MAX_TICKS // 2) and len(unique) <= MAX_TICKS:  # a grid's few values: a tick each
-        if unique[0] > 0 and unique[-1] / unique[0] >= 100 and not integers:  # decades (1e-4,1e-3,1e-2): by rank
+        if unique[0] > 0 and unique[-1] / unique[0] >= (8 if integers else 100):  # 1e-4..1e-2, 16..128: by rank
             return _Axis([float(unique.index(n)) for n in numbers],
                          {float(i): short_value(str(n)) for i, n in enumerate(unique)})  # fmt: skip
         return _Axis(numbers, {n: short_value(str(int(n)) if integers else str(n)) for n in unique})
@@ -460,8 +461,9 @@ def save_chart(fig, out_dir: Path, name: str, title: str, series: list[str]) -> 
     return Chart(name, title, png, png.read_bytes(), tuple(series))
 
 
-def job_label(board: Leaderboard, job: Job, value: bool = True) -> str:
-    text = label(job, board.swept_keys)
+def job_label(job: Job, keys: list[str], value: bool = True) -> str:
+    """The label and, by default, the job's value; `keys` in the order to show (the most important lever first)."""
+    text = label(job, keys)
     return f"{text}: {job.value:.4g}" if value and math.isfinite(job.value) else text
 
 
