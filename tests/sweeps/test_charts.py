@@ -52,6 +52,8 @@ def test_parallel_coordinates_need_two_levers_and_importance_and_configs_charts_
 def test_integer_levers_get_one_tick_per_value_never_a_half():
     axis = _axis_of(["1", "2", "4", "2"])
     assert axis.discrete and list(axis.labels.values()) == ["1", "2", "4"]
+    batch = _axis_of(["16", "32", "64", "128"])  # powers of two: evenly spaced, labelled as typed
+    assert batch.positions == [0.0, 1.0, 2.0, 3.0] and list(batch.labels.values()) == ["16", "32", "64", "128"]
     many = _axis_of([str(n) for n in range(1, 40)])
     assert not many.discrete and many.integer
     assert all(float(text).is_integer() for _, text in many.ticks())
