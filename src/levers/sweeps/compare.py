@@ -91,6 +91,7 @@ def _values(boards: dict[str, Leaderboard], out_dir: Path) -> Chart:
 def _history(boards: dict[str, Leaderboard], out_dir: Path) -> Chart:
     """The best so far against the number of jobs run: which search got there in fewer jobs."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     board0 = next(iter(boards.values()))
     colors = _colors(boards)
@@ -110,6 +111,7 @@ def _history(boards: dict[str, Leaderboard], out_dir: Path) -> Chart:
                 label=f"{name}: best {board.best.value:.4g}" if board.best else f"{name}: none completed")  # fmt: skip
     limits = robust_limits([v for line in curves.values() for v in line], keep=bests)
     ax.set_ylim(*limits)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set(xlabel="jobs run", ylabel=f"best {board0.monitor} so far", title="best so far by number of jobs")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
@@ -120,6 +122,7 @@ def _history(boards: dict[str, Leaderboard], out_dir: Path) -> Chart:
 
 def _best_curves(boards: dict[str, Leaderboard], out_dir: Path) -> Chart | None:
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     colors = _colors(boards)
     metrics = sorted({m for board in boards.values() for m in curve_metrics(board)}, key=lambda m: m != "val/loss")
@@ -134,6 +137,7 @@ def _best_curves(boards: dict[str, Leaderboard], out_dir: Path) -> Chart | None:
                 ax.plot(epochs, values, color=colors[name], linewidth=2, marker="." if len(epochs) < 30 else None,
                         label=f"{name}: job {job.name}")  # fmt: skip
         # no robust limits: a sweep's best job is no outlier, and its first epochs belong on the chart
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set(title=metric, xlabel="epoch", ylabel=metric)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="best")
@@ -189,5 +193,6 @@ def _top_table(boards: dict[str, Leaderboard]) -> str:
     for rank, (name, job) in enumerate(jobs[:TOP], start=1):
         cells = [str(rank), name, job.name, f"{job.value:.4g}", *(short_value(job.params.get(k, "")) for k in keys)]
         body.append("<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in cells) + "</tr>")
-    return (f"<h2>Top {min(TOP, len(jobs))} jobs of all sweeps</h2>"
+    return (f"<h2>Top {min(TOP, len(jobs))} jobs of all sweeps</h2><p class='note'>A blank lever: not swept in "
+            "that sweep (it ran at that sweep's own setting, see its report).</p>"
             f'<table id="top-jobs"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>')  # fmt: skip
