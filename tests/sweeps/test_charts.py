@@ -66,3 +66,13 @@ def test_words_are_categories_and_decades_are_spaced_evenly():
     assert decades.positions == [0.0, 1.0, 2.0] and list(decades.labels.values()) == ["0.0001", "0.001", "0.01"]
     search = _axis_of([str(10**-k / 3) for k in range(1, 30)])  # many floats over decades: a log axis
     assert search.log and not search.discrete
+
+
+def test_a_sweep_where_every_job_failed_still_gets_its_charts_without_the_empty_ones(tmp_path):
+    from tests.sweeps.synthetic import write_job
+
+    for n in range(12):
+        write_job(tmp_path / "sweep", str(n), [f"model.depth={n % 3 + 1}"], None, status="failed", error="boom")
+    charts = _charts(tmp_path, rank_jobs(load_jobs(tmp_path / "sweep")))
+    assert list(charts) == ["curves", "final", "history"]
+    assert charts["final"].series == () and charts["curves"].series == ()

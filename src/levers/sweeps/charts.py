@@ -48,7 +48,7 @@ def draw_charts(board: Leaderboard, out_dir: Path, importances: dict[str, float]
         charts.append(_configs(board, configs, out_dir))
     if len(board.jobs) > TOP:
         charts.append(_history(board, out_dir))
-    if board.swept_keys:
+    if board.swept_keys and any(math.isfinite(job.value) for job in board.jobs):
         charts.append(_params(board, out_dir))
     if len(config_keys(board)) >= 2 and sum(math.isfinite(job.value) for job in board.jobs) >= 2:
         charts.append(_parallel(board, out_dir))
@@ -116,6 +116,9 @@ def _curves(board: Leaderboard, out_dir: Path, keys: list[str]) -> Chart:
         ax.set(title=metric, xlabel="epoch", ylabel=metric)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
+    if not metrics:
+        axes[0][0].set_axis_off()
+        axes[0][0].text(0.5, 0.5, "no job wrote validation curves (metrics.csv)", ha="center", va="center")
     if handles:
         fig.legend(handles=list(handles.values()), loc="outside lower center", ncols=2, fontsize=8, frameon=False)
     shown = f"the top {len(top)} of {len(ranked)} jobs" if rest else "every job"
