@@ -63,9 +63,18 @@ def main() -> None:
             auto = score([*base, f"optimizer.lr={found['suggested_lr']!r}"])
             best = max(grid, key=grid.get)
             row = {
-                "optimizer": optimizer, "data": data, "epochs": epochs, "grid": grid, "grid_best_lr": best,
-                "auto_lr": found["suggested_lr"], "auto_score": auto, "trusted": found["trusted"],
-                "confidence": found["confidence"], "drop": found["drop"], "picks": picks, "pick_scores": scores,
+                "optimizer": optimizer,
+                "data": data,
+                "epochs": epochs,
+                "grid": grid,
+                "grid_best_lr": best,
+                "auto_lr": found["suggested_lr"],
+                "auto_score": auto,
+                "trusted": found["trusted"],
+                "confidence": found["confidence"],
+                "drop": found["drop"],
+                "picks": picks,
+                "pick_scores": scores,
             }
             rows.append(row)
             cells = " ".join(

@@ -222,9 +222,14 @@ def doubts_about(result: dict[str, Any], lr: float | None, settings: LRFindConfi
 def default_lr(module: pl.LightningModule) -> float:
     """The lr `optimizer=<option>` trains with when none is given: its YAML's `lr`, else the schema's default
     (conf/optimizer/<option>.yaml; the option is found by the torch class the module's optimizer factory builds)."""
-    schema_default = float(OptimizerConfig.__dataclass_fields__["lr"].default)
     factory = getattr(module, "optimizer_factory", None)
-    name = getattr(getattr(factory, "func", None), "__name__", None)
+    return option_default_lr(getattr(getattr(factory, "func", None), "__name__", ""))
+
+
+def option_default_lr(class_name: str) -> float:
+    """The default lr of the optimizer option whose `_target_` is torch.optim.<class_name>."""
+    schema_default = float(OptimizerConfig.__dataclass_fields__["lr"].default)
+    name = class_name
     for path in sorted((Path(config_dir()) / "optimizer").glob("*.yaml")):
         option = OmegaConf.load(path)
         if str(option.get("_target_", "")).rsplit(".", 1)[-1] == name:

@@ -22,7 +22,8 @@ class LRFindConfig:
     # diverged once the smoothed loss exceeds this multiple of its best
     divergence_factor: float = checked(4.0, above(1))
     # what optimizer.lr=auto trains with: valley (fastai's: inside the longest fall of the loss) | minimum_tenth
-    # (a tenth of the lr at the loss's minimum) | steepest | half_divergence (the guide's rule; too high with Adam). README "LR range test" has the measurements.
+    # (a tenth of the lr at the loss's minimum) | steepest | half_divergence (the guide's rule; too high with
+    # Adam). README "LR range test" has the measurements behind the default.
     suggestion: str = checked("valley", one_of(*LR_SUGGESTIONS))
     # trusted only when the smoothed loss fell by this fraction of its start before the suggestion's point...
     min_drop: float = checked(0.1, FRACTION)
@@ -40,6 +41,9 @@ class OverfitConfig:
     max_epochs: int = checked(150, AT_LEAST_ONE)  # passes over them
     loss_factor: float = checked(20.0, above(1))  # PASS needs final loss <= initial loss / loss_factor
     min_acc: float = 0.99  # ... and (classification) this accuracy on the fixed batches
+    # A linear model (model.depth=0) is convex: it converges to its optimum, not to zero loss. It passes when its
+    # loss fell monotonically by this factor (and the accuracy above): README "Overfit check" has the measurements.
+    linear_loss_factor: float = checked(2.0, above(1))
 
 
 @dataclass
