@@ -62,7 +62,8 @@ def rejection(suggestion: Suggestion, overrides: Sequence[str] | None, config: M
 @cache
 def compose_rejection(overrides: tuple[str, ...], override: str) -> str | None:
     """Compose conf/train.yaml with the run's overrides, the suggested one replacing any of the same key."""
-    from hydra import compose, initialize_config_dir, initialize_config_module
+    from hydra import compose
+    from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
@@ -70,18 +71,25 @@ def compose_rejection(overrides: tuple[str, ...], override: str) -> str | None:
 
     key = _key_of(override)
     kept = [o for o in overrides if _key_of(o) != key]
-    where = os.environ.get(CONFIG_DIR_ENV)
-    context = (
-        initialize_config_dir(config_dir=str(Path(where).resolve()), version_base="1.3")
-        if where
-        else initialize_config_module(CONFIG_PACKAGE, version_base="1.3")
-    )
     try:
-        with context:
+        if GlobalHydra.instance().is_initialized():  # inside the run's own Hydra app: compose from its config
             cfg = compose("train", overrides=[*kept, override])
+        else:
+            with _initialized():
+                cfg = compose("train", overrides=[*kept, override])
     except (HydraException, OmegaConfBaseException) as error:
         return str(error).splitlines()[0]
     return range_rejection(cfg, key)
+
+
+def _initialized() -> Any:
+    """Hydra initialized on the config the command line uses (LEVERS_CONFIG_DIR or the package), as levers.api."""
+    from hydra import initialize_config_dir, initialize_config_module
+
+    where = os.environ.get(CONFIG_DIR_ENV)
+    if where:
+        return initialize_config_dir(config_dir=str(Path(where).resolve()), version_base="1.3")
+    return initialize_config_module(CONFIG_PACKAGE, version_base="1.3")
 
 
 def range_rejection(cfg: Any, key: str) -> str | None:
