@@ -270,7 +270,12 @@ def run_lr_find(settings: LRFindConfig, new_trainer: TrainerFactory, built: Any,
     result = range_test(settings, new_trainer, built.data, built.module)
     save(result, output_dir)
     log.info("LR range test: %s", describe(result))
-    log.info("%s  ->  optimizer.lr=%.3g", verdict(result), result["suggested_lr"])
+    log.log(
+        logging.INFO if result["trusted"] else logging.WARNING,
+        "%s  ->  optimizer.lr=%.3g",
+        verdict(result),
+        result["suggested_lr"],
+    )
     log.info("lr_find.json and lr_find.png in %s", output_dir)
     return result["suggested_lr"]
 
@@ -288,7 +293,8 @@ def choose_lr(
     lr = result["suggested_lr"]
     _record_in_saved_config(lr)
     log.info("optimizer.lr=auto: %s", describe(result))
-    log.info("optimizer.lr=auto: %s -> training with optimizer.lr=%.3g", verdict(result), lr)
+    level = logging.INFO if result["trusted"] else logging.WARNING
+    log.log(level, "optimizer.lr=auto: %s -> training with optimizer.lr=%.3g", verdict(result), lr)
     keys = ("suggestion", "trusted", "confidence", "doubts", "divergence_lr")
     return {"lr": lr, **{key: result[key] for key in keys}}
 

@@ -136,7 +136,11 @@ def judge(
         reasons.append(f"accuracy {after.get('acc', 0.0):.3f} < {settings.min_acc}{hint}")
     passed = "the model can fit these rows: add data and regularization back"
     if linear:
-        passed = "the linear model converges on these rows (a convex model: judged by a monotone fall, not zero loss)"
+        fell = before["loss"] / max(after["loss"], 1e-12)
+        passed = (
+            f"a linear (convex) model: its loss fell {fell:.3g}x and never rose (needs {factor:g}x; a convex model"
+            f" converges to its optimum, not to zero loss)"
+        )
     return {
         "passed": not reasons,
         "reason": "; ".join(reasons) or passed,
