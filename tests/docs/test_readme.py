@@ -90,6 +90,18 @@ def test_readme_has_runnable_blocks_in_every_section():
     assert all(commands(block.code) for block in RUNNABLE)
 
 
+# What a block not run here needs: set-up by make, a GPU, Slurm, or a run interrupted mid-way (resume).
+NOT_RUNNABLE_HERE = re.compile(r"^make |trainer=gpu|trainer=ddp |slurm|#SBATCH|resume=", re.MULTILINE)
+
+
+def test_only_blocks_that_cannot_run_here_are_skipped():
+    """skip-test cannot hide a recipe that merely fails: each skipped block needs something this machine lacks."""
+    skipped = [block for block in BLOCKS if "skip-test" in block.info.split()]
+    assert skipped
+    for block in skipped:
+        assert NOT_RUNNABLE_HERE.search(block.code), f"README.md line {block.line}: why is it not run?"
+
+
 def test_the_exit_check_fails_on_a_command_that_exits_otherwise(tmp_path):
     """The harness itself: a block whose command exits 3 where README would promise 0, and one promising 3."""
     broken = Block("Recipes", 10, "bash", "true\nbash -c 'exit 3'   # a step\necho after\n")
