@@ -37,7 +37,7 @@ def test_run_writes_config_metrics_checkpoints_and_summary(make_cfg):
     assert summary["epochs_run"] == 3 and 0 <= summary["best_epoch"] < 3
     header = (out / "metrics.csv").read_text().splitlines()[0].split(",")
     assert {"epoch", "train/loss", "val/loss", "val/acc", "test/acc"} <= set(header)
-    assert set(summary["test"]) == {"test/loss", "test/acc"}
+    assert set(summary["test"]) == {"test/loss", "test/acc", "test/bal_acc", "test/f1"}
 
 
 def test_test_metrics_come_from_the_best_checkpoint_not_the_last_epoch(make_cfg):
@@ -94,8 +94,8 @@ def test_train_returns_the_best_monitored_value(make_cfg):
 
 
 def test_last_checkpoint_is_the_last_epoch_even_when_it_was_not_the_best(make_cfg):
-    # monitor_mode=max on val/loss: epoch 0 (the highest loss) stays "best", so no later epoch saves a best checkpoint.
-    cfg = make_cfg("monitor_mode=max", "trainer.max_epochs=3", "callbacks.early_stopping=null")
+    # The best checkpoint maximizing val/loss: epoch 0 (the highest loss) stays "best", so no later epoch saves one.
+    cfg = make_cfg("callbacks.model_checkpoint.mode=max", "trainer.max_epochs=3", "callbacks.early_stopping=null")
     train(cfg)
     checkpoints = Path(cfg.paths.output_dir) / "checkpoints"
     assert {p.name for p in checkpoints.iterdir()} == {"epoch_000.ckpt", "last.ckpt"}

@@ -9,7 +9,7 @@ functions take the typed pieces they need (a loss choice, a model node, an optim
     model     <- cfg.model + the data's shape               (levers.models)
     optimizer <- cfg.optimizer (+ the lr a range test chose) (levers.optim)
     module    <- all of the above + cfg.scheduler, cfg.regularization (levers.module)
-    callbacks <- cfg.callbacks + levers switched on in other groups (SWA)
+    callbacks <- cfg.callbacks + levers switched on in other groups (SWA, EMA)
     loggers   <- cfg.logger;  Trainer <- cfg.trainer
 """
 
@@ -26,21 +26,26 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
+import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 from pytorch_lightning.callbacks import StochasticWeightAveraging
 from pytorch_lightning.utilities.seed import isolate_rng
 
+from levers.callbacks.compile import CompileNetwork
+from levers.callbacks.ema import EMA
 from levers.checkpoint_io import AtomicCheckpointIO
 from levers.config.schema.diagnostics import DiagnosticsConfig
 from levers.config.schema.optimization import RegularizationConfig
 from levers.config.schema.scheduler import SchedulerConfig
+from levers.config.schema.trainer import lightning_arguments
 from levers.config.settings import data_settings, typed
 from levers.config.validate import validate_monitor
 from levers.data.datamodule import TabularDataModule
 from levers.data.scaling import AffineScaler
 from levers.data.task import TaskSpec
 from levers.diagnostics import TrainerFactory
+from levers.errors import LeversConfigError
 from levers.fused_steps import KEY as STEPS_PER_CALL
 from levers.fused_steps import OLD_RUNS, FusedRequest, fused_steps_for
 from levers.losses import build_loss
@@ -78,7 +83,8 @@ def build_data(cfg: DictConfig) -> TabularDataModule:
 
 
 def module_for(cfg: DictConfig, data: TabularDataModule, lr: float | None = None) -> LitModel:
-    return build_module(cfg, data.task, data.num_features, data.feature_scaler, data.target_scaler, lr)
+    train_target = data.tensors["train"][1]  # what loss.class_weights=balanced counts: the train split only
+    return build_module(cfg, data.task, data.num_features, data.feature_scaler, data.target_scaler, lr, train_target)
 
 
 def build_module(
@@ -88,9 +94,11 @@ def build_module(
     feature_scaler: AffineScaler,
     target_scaler: AffineScaler,
     lr: float | None = None,
+    train_target: torch.Tensor | None = None,
 ) -> LitModel:
-    """Config + data facts -> the LightningModule; also what rebuilds a model from its checkpoint's recipe."""
-    loss = build_loss(cfg.loss, task)
+    """Config + data facts -> the LightningModule; also what rebuilds a model from its checkpoint's recipe
+    (without `train_target`: balanced class weights then come from the checkpoint's state dict)."""
+    loss = build_loss(cfg.loss, task, train_target)
     net = build_model(cfg.model, num_features, loss.output_units(task))
     return LitModel(
         net,
@@ -135,7 +143,7 @@ def output_dir(cfg: DictConfig) -> Path:
 
 def trainer_factory(cfg: DictConfig) -> TrainerFactory:
     """The configured Trainer (no callbacks or loggers unless given), for a diagnostic that sets its own epochs."""
-    return functools.partial(instantiate, cfg.trainer)
+    return functools.partial(instantiate, lightning_arguments(cfg.trainer))
 
 
 def regularization_off(cfg: DictConfig) -> DictConfig:
@@ -154,7 +162,7 @@ def regularization_off(cfg: DictConfig) -> DictConfig:
 def build_trainer(cfg: DictConfig, callbacks: Sequence[pl.Callback], **display: Any) -> pl.Trainer:
     """The configured Trainer with the configured callbacks and loggers, checkpoints written atomically."""
     return instantiate(
-        cfg.trainer,
+        lightning_arguments(cfg.trainer),
         callbacks=[*instantiate_entries(cfg.callbacks), *lever_callbacks(cfg), *callbacks],
         logger=instantiate_entries(cfg.logger) or False,
         plugins=[AtomicCheckpointIO()],
@@ -171,7 +179,7 @@ def instantiate_entries(group: DictConfig | None) -> list[Any]:
 
 
 def lever_callbacks(cfg: DictConfig) -> list[pl.Callback]:
-    """Callbacks that levers in other groups switch on (regularization)."""
+    """Callbacks that levers in other groups switch on (regularization, trainer.compile)."""
     callbacks: list[pl.Callback] = []
     if uses_swa(cfg):
         reg = cfg.regularization
@@ -180,6 +188,13 @@ def lever_callbacks(cfg: DictConfig) -> list[pl.Callback]:
                 swa_lrs=reg.swa_lr, swa_epoch_start=reg.swa_epoch_start, annealing_epochs=reg.swa_annealing_epochs
             )
         )
+    ema_decay = cfg.regularization.get("ema_decay")  # absent from the saved config of a run made before EMA
+    if ema_decay is not None:
+        if uses_swa(cfg):
+            raise LeversConfigError("regularization.ema_decay", ema_decay, "null with SWA on")
+        callbacks.append(EMA(decay=ema_decay))
+    if cfg.trainer.get("compile", False):  # after EMA, whose averaged copy is taken of the uncompiled network
+        callbacks.append(CompileNetwork())
     return callbacks
 
 
@@ -194,6 +209,7 @@ def fuse_steps(cfg: DictConfig, trainer: pl.Trainer, built: Built) -> None:
     if fused is None:
         return
     trainer.gradient_clip_val = None  # Lightning refuses to clip under manual optimization; the loop clips itself
+    trainer.accumulate_grad_batches = 1  # nor does it accumulate there; the loop does (fused.plan.accumulate)
     built.module.use_fused_steps(fused)
     built.data.steps_per_call = fused.plan.steps
     log.debug("%d optimizer steps per Lightning step", fused.plan.steps)

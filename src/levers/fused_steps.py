@@ -5,7 +5,8 @@ automatic loop adds about as much again (hooks on every callback, the closure, `
 above 1 the data module yields chunks of `steps_per_call` mini-batches and the module runs them in one
 `training_step` under manual optimization, doing per mini-batch exactly what the automatic loop does: zero the
 gradients, forward, backward, clip (trainer.gradient_clip_val / _algorithm), step, count the step
-(`trainer.global_step`), and step per-step schedulers with their `frequency`. Epoch-interval schedulers step where
+(`trainer.global_step`), and step per-step schedulers with their `frequency` (with trainer.accumulate_grad_batches,
+per group of mini-batches, as Lightning accumulates). Epoch-interval schedulers step where
 Lightning steps them (non-plateau ones after the last batch, before validation; plateau ones at epoch end), the
 epoch's train loss is the same size-weighted mean, and the logged step axis counts optimizer steps.
 tests/test_fused_steps.py checks that both paths end with the same weights, steps and logged metrics.
@@ -57,6 +58,7 @@ class FusedPlan:
     clip_val: float | None
     clip_algorithm: str  # norm | value
     plateau_monitor: str | None  # scheduler.monitor: the metric a reduce-on-plateau scheduler watches
+    accumulate: int = 1  # trainer.accumulate_grad_batches: mini-batches whose gradients one optimizer step sums
 
 
 @dataclass(frozen=True)
@@ -88,8 +90,6 @@ def reasons_to_keep_one(request: FusedRequest, trainer: pl.Trainer) -> list[str]
         reasons.append(f"strategy {type(trainer.strategy).__name__}: data parallelism syncs on every backward")
     if type(trainer.precision_plugin) is not Precision:
         reasons.append(f"trainer.precision={trainer.precision}: mixed precision scales the loss per step")
-    if trainer.accumulate_grad_batches != 1:
-        reasons.append("trainer.accumulate_grad_batches is set")
     if trainer.max_steps != -1:
         reasons.append("trainer.max_steps is set (checked per Lightning step)")
     if not _whole_epochs(trainer.limit_train_batches) or trainer.val_check_interval != 1.0:
@@ -151,7 +151,10 @@ def fused_steps_for(request: FusedRequest, trainer: pl.Trainer) -> FusedSteps | 
     if reasons:
         raise LeversConfigError(KEY, value, "1 or auto for this run: " + "; ".join(reasons))
     clip_algorithm = trainer.gradient_clip_algorithm or "norm"
-    plan = FusedPlan(steps, request.batch_size, trainer.gradient_clip_val, clip_algorithm, request.plateau_monitor)
+    accumulate = trainer.accumulate_grad_batches
+    plan = FusedPlan(
+        steps, request.batch_size, trainer.gradient_clip_val, clip_algorithm, request.plateau_monitor, accumulate
+    )
     return FusedSteps(plan)
 
 
@@ -185,7 +188,14 @@ class FusedSteps:
         self.epoch_loss = EpochLoss()
 
     def training_step(self, module: FusedModule, batch: Sequence[torch.Tensor], batch_idx: int) -> dict:
-        """One optimizer step per mini-batch of the chunk, as Lightning would; the guard's outputs."""
+        """One optimizer step per mini-batch of the chunk (per `accumulate` of them), as Lightning would; the guard's
+        outputs.
+
+        Gradient accumulation as Lightning's automatic loop does it: the gradients are zeroed at the first mini-batch
+        of each group of `accumulate` (counted from the epoch's start), each loss is divided by `accumulate` before
+        its backward, and the optimizer steps (clipped first) after the group's last mini-batch, or after the
+        epoch's last one when the epoch ends inside a group; per-step schedulers step with the optimizer.
+        """
         plan, trainer = self.plan, module.trainer
         lightning_optimizer = module.optimizers()
         optimizer = lightning_optimizer.optimizer
@@ -194,21 +204,28 @@ class FusedSteps:
         first = batch_idx * plan.steps  # index within the epoch of this chunk's first mini-batch
         per_step = any(config.interval == "step" for config in trainer.lr_scheduler_configs)
         mini_batches = zip(features.split(plan.batch_size), target.split(plan.batch_size), strict=True)
-        losses, totals = [], []
-        for offset, (x, y) in enumerate(mini_batches):
-            optimizer.zero_grad(set_to_none=True)
+        last_in_epoch = batch_idx + 1 == trainer.num_training_batches
+        losses, totals, optimizer_steps = [], [], 0
+        chunk = list(mini_batches)
+        for offset, (x, y) in enumerate(chunk):
+            index = first + offset  # the mini-batch's index within the epoch
+            if index % plan.accumulate == 0:
+                optimizer.zero_grad(set_to_none=True)
             loss, total = module.losses(x, y)
-            total.backward()
-            clip(parameters, plan)
-            counted_step(lightning_optimizer)
-            if per_step:
-                self._step_schedulers(module, "step", first + offset, plateau=False)
+            (total / plan.accumulate if plan.accumulate > 1 else total).backward()
             losses.append(loss.detach())
             totals.append(total.detach())
-        last_in_epoch = batch_idx + 1 == trainer.num_training_batches
+            if (index + 1) % plan.accumulate and not (last_in_epoch and offset + 1 == len(chunk)):
+                continue  # inside a group: accumulate
+            clip(parameters, plan)
+            counted_step(lightning_optimizer)
+            optimizer_steps += 1
+            if per_step:
+                self._step_schedulers(module, "step", index, plateau=False)
         if last_in_epoch:  # Lightning steps these after the epoch's last batch
             self._step_schedulers(module, "epoch", trainer.current_epoch, plateau=False)
-        advance_logged_steps(trainer, len(losses) - 1)  # the logged step axis counts optimizer steps, as usual
+        # The logged step axis counts optimizer steps, as usual (Lightning adds one per call itself).
+        advance_logged_steps(trainer, optimizer_steps - 1)
         step_losses = torch.stack(losses)
         self.epoch_loss.add(step_losses, plan.batch_size, len(target) - plan.batch_size * (len(losses) - 1))
         if last_in_epoch:
@@ -231,7 +248,8 @@ class FusedSteps:
         """
         if trainer.train_dataloader is None:
             _ = trainer.estimated_stepping_batches
-        return trainer.max_epochs * trainer.train_dataloader.optimizer_steps_per_epoch()
+        mini_batches = trainer.train_dataloader.optimizer_steps_per_epoch()
+        return trainer.max_epochs * -(-mini_batches // self.plan.accumulate)  # a short last group steps too
 
     def manual(self, optimization: dict[str, Any]) -> dict[str, Any]:
         """`configure_optimizers`' value for manual optimization: without the scheduler's `monitor`, which Lightning

@@ -1,5 +1,11 @@
-"""Task metrics from torchmetrics, named `<split>/<metric>` (val/acc, test/rmse, ...); a multi-target regression
-also gets each target's own, `<split>/<metric>/<target column>`, as targets in different units do not average."""
+"""Task metrics from torchmetrics, named `<split>/<metric>` (val/acc, test/rmse, ...).
+
+Classification logs, beside accuracy, what still means something when classes are imbalanced: balanced accuracy
+(the mean of the per-class recalls: torchmetrics' macro-averaged accuracy), macro F1 and, for two classes, AUROC.
+Every classification metric reads class probabilities of shape (rows, classes); a one-logit binary model's
+sigmoid p becomes the two columns (1 - p, p) (LitModel._metric_inputs). A multi-target regression also gets each
+target's own, `<split>/<metric>/<target column>`, as targets in different units do not average.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +13,19 @@ from collections.abc import Sequence
 from operator import itemgetter
 
 from torchmetrics import MeanAbsoluteError, MeanSquaredError, Metric, MetricCollection, R2Score
-from torchmetrics.classification import Accuracy
+from torchmetrics.classification import MulticlassAccuracy, MulticlassAUROC, MulticlassF1Score
 from torchmetrics.wrappers import LambdaInputTransformer
 
 from levers.data.task import TaskSpec
 
-CLASSIFICATION_METRICS = ("acc",)
+CLASSIFICATION_METRICS = ("acc", "bal_acc", "f1")
+BINARY_METRICS = (*CLASSIFICATION_METRICS, "auroc")
 REGRESSION_METRICS = ("mae", "rmse", "r2")
 
 
 def metric_names(task: TaskSpec) -> tuple[str, ...]:
+    if task.kind == "binary":
+        return BINARY_METRICS
     return CLASSIFICATION_METRICS if task.is_classification else REGRESSION_METRICS
 
 
@@ -41,13 +50,18 @@ def per_target_metrics(names: Sequence[str]) -> dict[str, Metric]:
     return metrics
 
 
-def build_metrics(task: TaskSpec, binary_logit: bool, target_names: Sequence[str] = ()) -> MetricCollection:
-    """`binary_logit`: the model emits one logit (bce) rather than one score per class; `target_names`: the
-    columns of a multi-target regression (target_<i> when not given)."""
+def build_metrics(task: TaskSpec, target_names: Sequence[str] = ()) -> MetricCollection:
+    """`target_names`: the columns of a multi-target regression (target_<i> when not given)."""
     if task.is_classification:
-        if binary_logit:
-            return MetricCollection({"acc": Accuracy(task="binary")})
-        return MetricCollection({"acc": Accuracy(task="multiclass", num_classes=task.num_classes)})
+        classes = task.num_classes
+        metrics = {
+            "acc": MulticlassAccuracy(classes, average="micro"),
+            "bal_acc": MulticlassAccuracy(classes, average="macro"),  # macro recall = balanced accuracy
+            "f1": MulticlassF1Score(classes, average="macro"),
+        }
+        if task.kind == "binary":  # the mean of both one-vs-rest AUROCs, each equal to the binary AUROC of p
+            metrics["auroc"] = MulticlassAUROC(classes, average="macro")
+        return MetricCollection(metrics)
     if task.num_targets == 1:
         return MetricCollection(regression_metrics())
     aggregate = {  # kept: one figure across targets (for `monitor`, sweeps), next to each target's own

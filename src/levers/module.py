@@ -43,7 +43,7 @@ class LitModel(pl.LightningModule):
         self.feature_scaler, self.target_scaler = feature_scaler, target_scaler
         self.optimizer_factory, self.schedule = optimizer, scheduler
         self.l1, self.l1_activity = l1, l1_activity
-        metrics = build_metrics(task, binary_logit=loss.single_logit, target_names=target_names)
+        metrics = build_metrics(task, target_names=target_names)
         self.val_metrics = metrics.clone(prefix="val/")
         self.test_metrics = metrics.clone(prefix="test/")
         self.fused_steps: FusedSteps | None = None  # None: Lightning's own loop, one optimizer step per batch
@@ -117,10 +117,12 @@ class LitModel(pl.LightningModule):
         self.log_dict(metrics, batch_size=len(target))
 
     def _metric_inputs(self, output: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Class probabilities (rows, classes) for classification (levers.metrics), original units for regression."""
         if self.single_logit:
-            return output.squeeze(-1), target
+            positive = output.squeeze(-1).sigmoid()
+            return torch.stack([1 - positive, positive], dim=-1), target
         if self.task.is_classification:
-            return output, target
+            return output.softmax(dim=-1), target
         return self.target_scaler.inverse(output).squeeze(-1), self.target_scaler.inverse(target).squeeze(-1)
 
     def configure_optimizers(self) -> dict[str, Any]:

@@ -29,7 +29,7 @@ def test_two_process_ddp_matches_one_process_and_writes_one_run_directory(make_c
     workdir = tmp_path / "ddp"
     workdir.mkdir()
     result = subprocess.run(
-        [sys.executable, str(ROOT / "train.py"), *SAME_RUN, "trainer=ddp_cpu", "data.batch_size=16"],
+        [sys.executable, str(ROOT / "train.py"), *SAME_RUN, "trainer=ddp_cpu", "data.batch_size=16", "verbose=true"],
         cwd=workdir,
         capture_output=True,
         text=True,

@@ -27,6 +27,7 @@ def validate_config(cfg: DictConfig) -> None:
     _validate_fold(cfg)
     _validate_adagrad_reset(cfg)
     _validate_strategy(cfg)
+    _validate_monitor_mode(cfg)
 
 
 # Strategies whose checkpoint loading goes through the Trainer's CheckpointIO (levers' weights-only reader);
@@ -117,6 +118,18 @@ def _validate_fold(cfg: DictConfig) -> None:
         raise LeversConfigError("data.fold", fold, f"null while data.folds={folds}; set data.folds>=2 to pick a fold")
     if fold is not None and not 0 <= fold < folds:
         raise LeversConfigError("data.fold", fold, f"null (every fold) or 0..{folds - 1} with data.folds={folds}")
+
+
+# The direction each logged metric improves in (levers.metrics names them); a wrong monitor_mode would keep the
+# worst checkpoint and stop early on the best epochs.
+MONITOR_DIRECTION = {"loss": "min", "mae": "min", "rmse": "min", "acc": "max", "bal_acc": "max", "f1": "max",
+                     "auroc": "max", "r2": "max"}  # fmt: skip
+
+
+def _validate_monitor_mode(cfg: DictConfig) -> None:
+    wanted = MONITOR_DIRECTION.get(str(cfg.monitor).rsplit("/", 1)[-1])
+    if wanted is not None and cfg.monitor_mode != wanted:
+        raise LeversConfigError("monitor_mode", cfg.monitor_mode, f"{wanted} for monitor={cfg.monitor}")
 
 
 def validate_monitor(monitor: str, loggable: set[str]) -> None:

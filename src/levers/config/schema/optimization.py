@@ -8,7 +8,7 @@ from typing import Any
 
 from omegaconf import MISSING
 
-from levers.config.schema.checks import FRACTION, LR, NON_NEGATIVE, above, at_least, checked, follows
+from levers.config.schema.checks import FRACTION, LR, NON_NEGATIVE, Check, above, at_least, checked, follows
 
 
 @dataclass
@@ -84,6 +84,9 @@ class RegularizationConfig:
     swa_lr: float | None = checked(None, above(0, "null (off) or > 0", nullable=True))
     swa_epoch_start: int = checked(10, at_least(0))  # epoch at which averaging starts
     swa_annealing_epochs: int = 5  # epochs to anneal from the training lr to swa_lr
+    # exponential moving average of the weights, updated every optimizer step: avg = decay * avg + (1 - decay) * w;
+    # validation, checkpoints and tests use the average. null = off
+    ema_decay: float | None = checked(None, Check(lambda v: v is None or 0 < v < 1, "null (off) or in (0, 1)"))
 
 
 OPTIONS: dict[str, dict[str, Any]] = {

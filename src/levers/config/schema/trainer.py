@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from omegaconf import MISSING
+from omegaconf import MISSING, DictConfig, OmegaConf
 
 from levers.config.schema.checks import AT_LEAST_ONE, Check, above, at_least, checked, one_of
 
@@ -38,6 +38,20 @@ class TrainerConfig:
     enable_progress_bar: bool = True
     enable_model_summary: bool = True
     default_root_dir: str = "${paths.output_dir}"
+    # torch.compile the network's forward (in place: checkpoints load uncompiled); the first steps pay the compile
+    compile: bool = False
+
+
+# Keys of TrainerConfig that levers acts on itself (levers.callbacks.compile); Lightning's Trainer does not take them.
+LEVERS_TRAINER_KEYS = ("compile",)
+
+
+def lightning_arguments(trainer: DictConfig) -> dict[str, Any]:
+    """The trainer node as Lightning's Trainer arguments: resolved, without levers' own keys."""
+    arguments = OmegaConf.to_container(trainer, resolve=True)
+    for key in LEVERS_TRAINER_KEYS:
+        arguments.pop(key, None)
+    return arguments
 
 
 @dataclass
