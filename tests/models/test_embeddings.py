@@ -13,6 +13,7 @@ import torch
 from levers.errors import LeversConfigError
 from levers.models.embeddings import InputEmbedding, PeriodicEmbedding, PiecewiseLinearEmbedding, embedding_dim
 from levers.models.mlp import MLP
+from tests.exported import exported_outputs
 
 
 def test_embedding_size_is_half_the_rows_capped_at_50():
@@ -167,10 +168,5 @@ def test_an_exported_embedding_model_matches_the_checkpoint(shop_run, tmp_path, 
     with torch.no_grad():
         expected = build_predictor(restored.module)(features).numpy()
     path = export(restored, fmt, str(tmp_path / f"model.{fmt}"))
-    if fmt == "torchscript":
-        exported = torch.jit.load(str(path))(features).detach().numpy()
-    else:
-        from onnx.reference import ReferenceEvaluator
-
-        exported = ReferenceEvaluator(str(path)).run(None, {"features": features.numpy()})[0]
+    exported = exported_outputs(path, fmt, features)
     np.testing.assert_allclose(exported, expected, atol=1e-5)
