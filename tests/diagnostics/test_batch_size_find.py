@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 from pytorch_lightning.callbacks import Callback
 from torch import nn
 
@@ -152,3 +153,24 @@ def test_mode_batch_size_find_writes_the_probe_and_returns_the_size(make_cfg):
 def test_batch_size_must_be_auto_or_a_positive_integer(make_cfg):
     with pytest.raises(LeversConfigError, match=r"data\.batch_size.*auto or an integer >= 1"):
         validate_config(make_cfg("data.batch_size=big"))
+
+
+@pytest.mark.slow
+def test_auto_batch_size_is_written_into_the_saved_config(tmp_path):
+    from tests.conftest import FAST
+    from tests.e2e.test_cli import finish, launch
+
+    overrides = [*FAST, *SMALL, "trainer.max_epochs=1", "data.batch_size=auto", "diagnostics.batch_size_find.max=32"]
+    code, output = finish(launch(overrides, tmp_path))
+    assert code == 0, output
+    (run,) = (tmp_path / "outputs" / "runs").iterdir()
+    chosen = json.loads((run / "summary.json").read_text())["batch_size_auto"]["batch_size"]
+    assert OmegaConf.load(run / ".hydra" / "config.yaml").data.batch_size == chosen
+    assert f"-> {chosen}" in output and (run / "batch_size_find.json").exists()
+
+
+def test_refused_in_one_line_with_several_processes(make_cfg):
+    cfg = make_cfg(*SMALL, "data.batch_size=auto", "trainer=ddp_cpu")
+    validate_config(cfg)
+    with pytest.raises(LeversConfigError, match=r"data\.batch_size.*several processes"):
+        decide_batch_size(cfg, build_data(cfg))

@@ -95,6 +95,10 @@ def probe(new_trainer: TrainerFactory, data: TabularDataModule, module: pl.Light
     )
     if trainer.fast_dev_run:
         raise LeversConfigError("trainer.fast_dev_run", trainer.fast_dev_run, "false for a batch-size probe")
+    if trainer.world_size > 1:  # each process would probe (and may choose) on its own
+        raise LeversConfigError(
+            KEY, "auto", "a number with several processes: find it on one device (mode=batch_size_find trainer=gpu)"
+        )
     record: dict[str, Any] = {"batch_size": size, "device": str(trainer.strategy.root_device)}
     try:
         trainer.fit(module, datamodule=data)
