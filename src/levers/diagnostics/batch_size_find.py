@@ -74,7 +74,9 @@ def ladder(start: int, cap: int) -> list[int]:
     return [*sizes, cap]
 
 
-def probe(new_trainer: TrainerFactory, data: TabularDataModule, module: pl.LightningModule, size: int, steps: int):
+def probe(
+    new_trainer: TrainerFactory, data: TabularDataModule, module: pl.LightningModule, size: int, steps: int
+) -> dict[str, Any]:
     """One short fit at `size` rows per batch: a record with its rows/s, or with `out_of_memory` set."""
     data.use_batch_size(size)
     timer = _StepTimer()
@@ -120,14 +122,14 @@ def find(
     settings: BatchSizeFindConfig, new_trainer: TrainerFactory, data: TabularDataModule, module: pl.LightningModule
 ) -> dict[str, Any]:
     """Probe a copy of `module` at doubling sizes and pick one by the rule; `module` and `data` are left as given."""
-    copy_ = copy.deepcopy(module)  # the probes' weights and optimizer state are this copy's only
+    probed = copy.deepcopy(module)  # the probes' weights and optimizer state are this copy's only
     train_rows = data.split_size("train")
     cap = min(settings.max, train_rows)
     original = data.config
     probes: list[dict[str, Any]] = []
     try:
         for size in ladder(settings.start, cap):
-            probes.append(probe(new_trainer, data, copy_, size, settings.steps))
+            probes.append(probe(new_trainer, data, probed, size, settings.steps))
             if probes[-1]["out_of_memory"]:
                 break
         rule = settings.rule
@@ -144,7 +146,7 @@ def find(
             if limited_by_memory:
                 chosen = _less_margin(chosen, settings.margin)
                 if chosen not in {p["batch_size"] for p in ran}:
-                    probes.append({**probe(new_trainer, data, copy_, chosen, settings.steps), "confirms": True})
+                    probes.append({**probe(new_trainer, data, probed, chosen, settings.steps), "confirms": True})
                     if probes[-1]["out_of_memory"]:
                         chosen = ran[-2]["batch_size"] if len(ran) > 1 else ran[0]["batch_size"]
         else:
