@@ -174,3 +174,20 @@ def test_refused_in_one_line_with_several_processes(make_cfg):
     validate_config(cfg)
     with pytest.raises(LeversConfigError, match=r"data\.batch_size.*several processes"):
         decide_batch_size(cfg, build_data(cfg))
+
+
+def test_probes_run_without_the_schedule_whose_metric_they_never_compute(make_cfg):
+    cfg = make_cfg(
+        *SMALL,
+        "scheduler=plateau",
+        "diagnostics.batch_size_find.max=16",
+        "data.limit=100",
+        "data.val_fraction=0.4",
+        "data.test_fraction=0.4",
+        "data.batch_size=8",
+    )
+    data = build_data(cfg)  # 19 train rows: 3 steps at 16 rows cross an epoch end, where a plateau schedule steps
+    module = module_for(cfg, data)
+    result = find(diagnostics_settings(cfg).batch_size_find, trainer_factory(cfg), data, module)
+    assert [p["batch_size"] for p in result["probes"]] == [8, 16]
+    assert module.schedule.scheduler is not None  # the module given keeps its own schedule

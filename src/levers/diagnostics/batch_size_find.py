@@ -20,6 +20,7 @@ the run's RNG are never touched (the composition root isolates the RNG as for `o
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import statistics
 import time
@@ -37,6 +38,7 @@ from levers.data.datamodule import TabularDataModule
 from levers.diagnostics import TrainerFactory
 from levers.errors import LeversConfigError
 from levers.io import write_json_atomic
+from levers.optim import Schedule
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +125,8 @@ def find(
 ) -> dict[str, Any]:
     """Probe a copy of `module` at doubling sizes and pick one by the rule; `module` and `data` are left as given."""
     probed = copy.deepcopy(module)  # the probes' weights and optimizer state are this copy's only
+    if isinstance(getattr(probed, "schedule", None), Schedule):  # a constant lr: no validation metric to step on
+        probed.schedule = dataclasses.replace(probed.schedule, scheduler=None)
     train_rows = data.split_size("train")
     cap = min(settings.max, train_rows)
     original = data.config
