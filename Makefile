@@ -1,10 +1,12 @@
 # Two commands do all the set-up themselves: `make train` and `make test`.
 # They create (or reuse) .venv and install levers with its dev extras.
-# On a CPU machine the CPU build of torch is installed first, so pip never pulls a multi-GB CUDA build;
-# on a GPU machine run `make TORCH_SPEC=torch setup` (or install your own torch first).
+# torch is installed first by tools/torch_install.sh, which picks the build for this machine and says why: without
+# an NVIDIA GPU the CPU build from PyTorch's CPU index (when it answers), so pip never pulls a multi-GB CUDA build;
+# with one, the default CUDA build. `make TORCH_SPEC=torch==2.13.0 TORCH_INDEX=<url> setup` overrides the choice.
 PYTHON ?= python3
 VENV ?= .venv
-TORCH_SPEC ?= torch==2.13.0
+TORCH_SPEC ?=
+TORCH_INDEX ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.levers-installed
 
@@ -15,7 +17,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
+	TORCH_SPEC="$(TORCH_SPEC)" TORCH_INDEX="$(TORCH_INDEX)" tools/torch_install.sh $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	$(MAKE) --no-print-directory plugin-path
 	touch $@
@@ -40,4 +42,4 @@ format: setup
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) outputs multirun .pytest_cache .ruff_cache
+	rm -rf $(VENV) outputs multirun mlruns .pytest_cache .ruff_cache

@@ -83,8 +83,10 @@ def build_data(cfg: DictConfig) -> TabularDataModule:
 
 
 def module_for(cfg: DictConfig, data: TabularDataModule, lr: float | None = None) -> LitModel:
-    train_target = data.tensors["train"][1]  # what loss.class_weights=balanced counts: the train split only
-    return build_module(cfg, data.task, data.num_features, data.feature_scaler, data.target_scaler, lr, train_target)
+    train_features, train_target = data.tensors["train"]  # class weights, piecewise bins: the train split only
+    layout = data.encoder.input_layout() if data.encoder is not None else None
+    scalers = data.feature_scaler, data.target_scaler
+    return build_module(cfg, data.task, data.num_features, *scalers, lr, train_target, layout, train_features)
 
 
 def build_module(
@@ -95,11 +97,13 @@ def build_module(
     target_scaler: AffineScaler,
     lr: float | None = None,
     train_target: torch.Tensor | None = None,
+    layout: dict[str, list] | None = None,
+    train_features: torch.Tensor | None = None,
 ) -> LitModel:
     """Config + data facts -> the LightningModule; also what rebuilds a model from its checkpoint's recipe
     (without `train_target`: balanced class weights then come from the checkpoint's state dict)."""
     loss = build_loss(cfg.loss, task, train_target)
-    net = build_model(cfg.model, num_features, loss.output_units(task))
+    net = build_model(cfg.model, num_features, loss.output_units(task), layout, train_features)
     return LitModel(
         net,
         loss,

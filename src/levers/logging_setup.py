@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 
 
@@ -25,9 +26,30 @@ KNOWN_NOISE = (
 )
 
 
+# Known, harmless log records, by logger name: what the stack logs about itself on every run with a tracker.
+KNOWN_LOG_NOISE = {
+    "pytorch_lightning.loggers.mlflow": r"Experiment with name .* not found\. Creating it\.",  # first run in a store
+    "mlflow.store.db.utils": r"(Creating initial MLflow database tables|Updating database tables)",  # a new store
+    "pytorch_lightning.utilities.rank_zero": r"💡 Tip: ",  # advertisements for Lightning's cloud services
+}
+
+
+class _DropMatching(logging.Filter):
+    def __init__(self, pattern: str) -> None:
+        super().__init__()
+        self.pattern = re.compile(pattern)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not self.pattern.match(record.getMessage())
+
+
 def quiet_known_noise() -> None:
     for pattern in KNOWN_NOISE:
         warnings.filterwarnings("ignore", message=pattern)
+    for name, pattern in KNOWN_LOG_NOISE.items():
+        logger = logging.getLogger(name)
+        if not any(isinstance(known, _DropMatching) for known in logger.filters):  # once per process
+            logger.addFilter(_DropMatching(pattern))
 
 
 LIGHTNING_LOGGERS = ("pytorch_lightning", "lightning")

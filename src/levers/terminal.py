@@ -35,6 +35,10 @@ class RowsPerSecond(ProgressColumn):
         return Text(f"{task.completed * rows / elapsed:,.0f} rows/s", style=self.style)
 
 
+# Shown on the bar only when they are the monitored metric: every epoch's figures are in metrics.csv.
+SECONDARY_METRICS = ("/bal_acc", "/f1", "/auroc")
+
+
 class LiveMetricsBar(RichProgressBar):
     """Shows the latest epoch-level `train/*` and `val/*` values next to the bar, without the module having to log
     them with `prog_bar=True`."""
@@ -93,8 +97,9 @@ class LiveMetricsBar(RichProgressBar):
     def get_metrics(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, Any]:
         items = super().get_metrics(trainer, pl_module)
         items.pop("v_num", None)
+        monitored = getattr(trainer.checkpoint_callback, "monitor", None)
         for name, value in trainer.callback_metrics.items():
-            if name.startswith(("train/", "val/")):
+            if name.startswith(("train/", "val/")) and (name == monitored or not name.endswith(SECONDARY_METRICS)):
                 items[name] = float(value)
         return items
 
@@ -175,16 +180,19 @@ def print_final_table(summary: dict[str, Any], console: Console | None = None) -
 
 
 def print_kfold_table(summary: dict[str, Any], console: Console | None = None) -> None:
-    """The one table of a k-fold run: a row per fold, then mean +- std, for every metric in `fold_metrics`."""
+    """The one table of a k-fold run: a row per metric in `fold_metrics`, a column per fold, then mean +- std
+    (metrics grow with the task, folds stay few: this way round it fits a terminal)."""
     metrics = summary["fold_metrics"]
+    folds = summary["cv"]["folds_done"]
     table = Table(title=f"levers: {summary['data']}, {summary['task']}, {summary['cv']['k']}-fold cross-validation")
     table.title_justify = "left"
-    table.add_column("fold")
-    for name in metrics:
-        table.add_column(name, justify="right")
-    for fold in range(summary["cv"]["folds_done"]):
-        table.add_row(str(fold), *(_cell(metric["folds"][fold]) for metric in metrics.values()))
-    table.add_row("mean +- std", *(f"{m['mean']:.4g} +- {m['std']:.4g}" for m in metrics.values()), style="bold")
+    table.add_column("metric")
+    for fold in range(folds):
+        table.add_column(f"fold {fold}", justify="right")
+    table.add_column("mean +- std", justify="right", style="bold")
+    for name, metric in metrics.items():
+        cells = [_cell(metric["folds"][fold]) for fold in range(folds)]
+        table.add_row(name, *cells, f"{metric['mean']:.4g} +- {metric['std']:.4g}")
     console = console or Console()
     console.print(table)
     console.print(f"run directory: {summary['output_dir']}")

@@ -51,3 +51,43 @@ def test_input_without_a_training_column_is_refused_naming_it():
     encoder = TableEncoder.fit(FRAME.iloc[TRAIN], "median")
     with pytest.raises(LeversConfigError, match=r"missing columns \['colour'\]"):
         encoder.transform(FRAME[["size"]])
+
+
+def test_embedding_encoding_is_one_code_column_with_zero_for_a_category_unseen_in_train():
+    encoder = TableEncoder.fit(FRAME.iloc[TRAIN], "mean", categorical_encoding="embedding")
+    assert encoder.output_names == ["size", "colour"]
+    codes = encoder.transform(FRAME)[:, 1].tolist()
+    assert codes == [2, 1, 1, 0]  # red, blue, None -> train mode (blue), green (unseen) -> 0
+    assert encoder.input_layout() == {"categorical": [[1, 3]], "binary": []}  # blue, red and the unseen row
+
+
+def test_missing_indicator_follows_each_column_with_gaps_in_train():
+    encoder = TableEncoder.fit(FRAME.iloc[TRAIN], "median", missing_indicators=True)
+    assert encoder.output_names == ["size", "size_missing", "colour=blue", "colour=red", "colour_missing"]
+    encoded = encoder.transform(FRAME)
+    assert encoded[:, 1].tolist() == [0, 0, 1, 0] and encoded[2, 0] == 2.0  # flagged and still imputed
+    assert encoded[:, 4].tolist() == [0, 0, 1, 0]
+    assert encoder.input_layout()["binary"] == [1, 2, 3, 4]
+
+
+def test_no_indicator_for_a_column_complete_in_the_train_split():
+    frame = pd.DataFrame({"a": [1.0, 2.0, np.nan], "b": [np.nan, 1.0, 2.0]})
+    encoder = TableEncoder.fit(frame.iloc[:2], "median", missing_indicators=True)  # `a` is complete in train
+    assert encoder.output_names == ["a", "b", "b_missing"]
+
+
+def test_an_unknown_categorical_encoding_is_refused_naming_the_key():
+    import pytest
+
+    from levers.errors import LeversConfigError
+
+    with pytest.raises(LeversConfigError, match="data.categorical_encoding.*onehot, embedding"):
+        TableEncoder.fit(FRAME, "mean", categorical_encoding="hashing")
+
+
+def test_an_embedding_encoder_state_survives_a_weights_only_load(tmp_path):
+    encoder = TableEncoder.fit(FRAME.iloc[TRAIN], "median", categorical_encoding="embedding", missing_indicators=True)
+    torch.save({"encoder": encoder.state()}, tmp_path / "state.pt")
+    loaded = TableEncoder.from_state(torch.load(tmp_path / "state.pt", weights_only=True)["encoder"])
+    assert loaded.input_layout() == encoder.input_layout()
+    np.testing.assert_array_equal(loaded.transform(FRAME), encoder.transform(FRAME))

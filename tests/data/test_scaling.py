@@ -91,3 +91,10 @@ def test_scale_in_place_equals_forward():
     scaler = AffineScaler(4).fit(features, "standard")
     expected = scaler(features)
     assert torch.equal(scaler.scale_(features.clone()), expected)
+
+
+def test_untouched_columns_keep_offset_zero_and_scale_one(train_and_val):
+    train, _ = train_and_val
+    scaler = AffineScaler(4).fit(train, "standard", untouched=[1, 3])
+    assert scaler.offset[[1, 3]].tolist() == [0.0, 0.0] and scaler.scale[[1, 3]].tolist() == [1.0, 1.0]
+    assert scaler.offset[0] == pytest.approx(train[:, 0].mean().item(), rel=1e-4)  # the others still scaled

@@ -154,3 +154,9 @@ def test_a_csv_with_bare_carriage_returns_reads_every_row(tmp_path):
     path.write_bytes(b"a,b,y\r1,2,3\r4,5,6\r7,8,9\r")
     table = load_table(str(path), target="y")
     assert len(table.target) == 3
+
+
+def test_missing_indicators_without_imputation_are_refused_naming_both_keys(make_cfg, tmp_path):
+    pd.DataFrame({"a": [1.0, None, 3.0, 4.0] * 10, "y": [0.0, 1.0, 2.0, 3.0] * 10}).to_csv(tmp_path / "t.csv")
+    with pytest.raises(LeversConfigError, match=r"data.missing_indicators.*data.impute=median\|mean"):
+        _prepare(make_cfg, tmp_path / "t.csv", "data.target=y", "data.impute=drop", "data.missing_indicators=true")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from levers.diagnostics import doctor
+from levers.diagnostics.advice import Suggestion, run_overrides
 from levers.run import train
 
 CASES = {
@@ -74,3 +75,135 @@ def test_epoch_series_skips_step_rows_of_the_monitor():
         {"epoch": "1", "step": "79", "train/loss": "0.5"},
     ]
     assert doctor.epoch_series(rows, "train/loss") == [1.5, 0.5]
+
+
+# --- every suggestion is a valid override for the run it looked at -----------------------------------------------
+
+FALLING = [2.0 - 0.001 * i for i in range(1000)]
+COMPLETED = {"status": "completed", "epochs_run": 20, "best_epoch": 19}
+FACTS = {"max_epochs": 20, "lr": 0.01, "dropout": 0.0, "width": 64, "init": "xavier", "scaling": "none"}
+MONITOR = {
+    "hidden.1": {
+        "stats": {"dead_frac": [0.9], "grad_norm": [0.1, 0.1, 0.1, 50.0], "identical_units": [3]},
+    }
+}
+
+
+def evidence(summary: dict, train_loss: list[float], val_loss: list[float] | None = None, **facts) -> doctor.Evidence:
+    return doctor.Evidence(summary, {**FACTS, **facts}, train_loss, val_loss or [], MONITOR)
+
+
+# one Evidence per rule, built to trigger it (the rules read data, so none of these needs a training run)
+TRIGGERS = {
+    "diverged": evidence({"status": "diverged", "error": "ExplodedLoss"}, [1.0, 5.0]),
+    "best_epoch_first": evidence({**COMPLETED, "best_epoch": 0}, [1.0, 0.9, 0.8], [0.5, 0.6, 0.7]),
+    "unscaled_features": evidence({**COMPLETED, "feature_spread": 1e4}, [1.0, 0.9, 0.8]),
+    "dead_units": evidence(COMPLETED, [1.0, 0.9, 0.8]),
+    "symmetry": evidence(COMPLETED, [1.0, 0.9, 0.8]),
+    "exploding_gradients": evidence(COMPLETED, [1.0, 0.9, 0.8]),
+    "flat_from_start": evidence({**COMPLETED, "best_epoch": 2}, [1.0, 1.0, 0.99], init="xavier"),
+    "still_improving": evidence(COMPLETED, [2.0 - 0.05 * i for i in range(20)]),
+    "large_gap": evidence(COMPLETED, [1.0] + [0.1] * 19, [1.0] + [0.9] * 19),
+}
+MODELS = ("mlp", "cnn", "rnn")
+
+
+def test_every_rule_has_a_trigger():
+    assert {rule.__name__ for rule in doctor.RULES} == set(TRIGGERS)
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("rule", list(TRIGGERS))
+def test_every_rules_advice_composes_for_every_model_option(rule, model, make_cfg):
+    """What the doctor keeps for a `model=<option>` run composes and passes the start-up check under that option."""
+    from levers.config.validate import validate_config
+
+    (advice,) = [a for a in doctor.diagnose(TRIGGERS[rule]) if a.rule == rule]
+    checked = doctor.valid_for(advice, [f"model={model}"], None)
+    assert len(checked.suggestions) + len(checked.rejected) == len(advice.suggestions)
+    for override in checked.overrides:
+        validate_config(make_cfg(f"model={model}", override))  # raises on a key or value this run cannot take
+    for rejected in checked.rejected:
+        with pytest.raises(Exception):  # noqa: B017 (Hydra's or the schema's error: either says no)
+            validate_config(make_cfg(f"model={model}", rejected["override"]))
+
+
+def test_keys_the_rnn_config_lacks_are_never_advised_for_an_rnn_run():
+    """The issue's case: `model.batchnorm=true`, `model.bias_init=0.01` under model=rnn ("Could not override")."""
+    shown = []
+    for trigger in TRIGGERS.values():
+        shown += [o for a in doctor.diagnose(trigger) for o in doctor.valid_for(a, ["model=rnn"], None).overrides]
+    assert "trainer.gradient_clip_val=1.0" in shown
+    assert not [o for o in shown if o.split("=")[0] in ("model.batchnorm", "model.bias_init", "model.activation")]
+    mlp = [o for a in doctor.diagnose(TRIGGERS["exploding_gradients"]) for o in doctor.valid_for(a, [], None).overrides]
+    assert "model.batchnorm=true" in mlp  # the mlp has the key: the check is per run, not a blanket removal
+
+
+def test_a_value_outside_the_schemas_range_is_rejected():
+    advice = doctor.Advice("x", "x", [Suggestion("regularization.dropout", 1.5, "too much")])
+    (rejected,) = doctor.valid_for(advice, [], None).rejected
+    assert "regularization.dropout=1.5 is not allowed" in rejected["why"]
+
+
+def test_an_rnn_run_from_python_is_checked_against_its_saved_overrides(tmp_path):
+    from levers.api import train as api_train
+
+    api_train(
+        "model=rnn", "trainer.max_epochs=1", "data.limit=200", "trainer.enable_progress_bar=false", run_dir=tmp_path
+    )
+    overrides = run_overrides(tmp_path)
+    assert "model=rnn" in overrides
+    checked = doctor.valid_for(doctor.exploding_gradients(TRIGGERS["exploding_gradients"]), overrides, None)
+    assert checked.overrides == ["trainer.gradient_clip_val=1.0"]
+    assert checked.rejected[0]["override"] == "model.batchnorm=true"
+    assert "Could not override 'model.batchnorm'" in checked.rejected[0]["why"]
+
+
+def test_a_run_without_saved_overrides_is_checked_against_its_saved_config(make_cfg):
+    cfg = make_cfg("model=rnn", "trainer.max_epochs=1", "data.limit=200")
+    train(cfg)
+    saved = doctor._saved_config(Path(cfg.paths.output_dir))  # the loggers' hparams.yaml: no .hydra here
+    checked = doctor.valid_for(doctor.dead_units(TRIGGERS["dead_units"]), None, saved)
+    assert checked.overrides == [] and len(checked.rejected) == 3
+
+
+# --- directions --------------------------------------------------------------------------------------------------
+
+
+def lr_suggestions(advice: list[doctor.Advice]) -> list[object]:
+    return [s.value for a in advice for s in a.suggestions if s.key == "optimizer.lr"]
+
+
+@pytest.mark.parametrize("summary_extra", [{}, {"lr_auto": {"lr": 0.1}}])
+def test_a_diverged_run_gets_a_lower_lr_never_a_higher_one_nor_auto_again(summary_extra):
+    e = evidence({"status": "diverged", **summary_extra}, [1.0, float("nan")], lr=0.1)
+    assert lr_suggestions(doctor.diagnose(e)) == [0.01]
+
+
+def test_a_diverged_auto_lr_run_without_a_readable_lr_is_not_told_auto_again():
+    e = evidence({"status": "diverged", "lr_auto": {"lr": 0.1}}, [1.0, float("nan")], lr=None)
+    assert "optimizer.lr=auto" not in [o for a in doctor.diagnose(e) for o in a.overrides]
+
+
+def test_a_best_epoch_far_below_max_epochs_gets_no_more_epochs():
+    """The issue's case: best epoch 8 of 1000, train loss still falling: more epochs only overfit further."""
+    e = evidence({"status": "completed", "epochs_run": 1000, "best_epoch": 8}, FALLING, max_epochs=1000)
+    assert doctor.still_improving(e) is None
+    assert "trainer.max_epochs" not in [s.key for a in doctor.diagnose(e) for s in a.suggestions]
+    assert doctor.still_improving(
+        evidence({**COMPLETED, "epochs_run": 1000, "best_epoch": 999}, FALLING, max_epochs=1000)
+    )
+
+
+def test_best_epoch_0_after_an_auto_lr_lowers_the_lr_and_never_suggests_auto(make_cfg):
+    """The issue's case: SGD, lr=auto with half_divergence on digits picks ~0.12; the best epoch is the first."""
+    cfg = make_cfg(
+        "optimizer=sgd", "optimizer.lr=auto", "diagnostics.lr_find.suggestion=half_divergence", "trainer.max_epochs=4"
+    )
+    train(cfg)
+    summary = json.loads((Path(cfg.paths.output_dir) / "summary.json").read_text())
+    assert summary["best_epoch"] == 0
+    advice = advice_of(cfg)
+    assert "best_epoch_first" in advice
+    values = [s["value"] for a in advice.values() for s in a["suggestions"] if s["key"] == "optimizer.lr"]
+    assert values and all(isinstance(v, float) and v < summary["lr_auto"]["lr"] for v in values)

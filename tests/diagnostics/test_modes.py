@@ -18,7 +18,12 @@ def test_every_diagnostic_mode_of_the_schema_has_a_function():
     ("override", "key", "allowed"),
     [
         ("mode=debug", "mode", "one of train, lr_find, overfit, gradcheck"),
-        ("diagnostics.lr_find.suggestion=valley", "diagnostics.lr_find.suggestion", "one of half_divergence, steepest"),
+        (
+            "diagnostics.lr_find.suggestion=lowest",
+            "diagnostics.lr_find.suggestion",
+            "one of valley, minimum_tenth, steepest, half_divergence",
+        ),
+        ("diagnostics.lr_find.min_drop=1", "diagnostics.lr_find.min_drop", "in [0, 1)"),
         ("diagnostics.overfit.loss_factor=1", "diagnostics.overfit.loss_factor", "> 1"),
         ("diagnostics.gradcheck.tolerance=0", "diagnostics.gradcheck.tolerance", "> 0"),
     ],

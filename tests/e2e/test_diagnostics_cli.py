@@ -46,12 +46,12 @@ def test_diverging_run_exits_non_zero_with_the_guard_message_and_the_doctor_read
     code, output = finish(launch([*FAST, "optimizer=sgd", "optimizer.lr=10", nan_only], tmp_path))
     assert code == 1
     assert "diverged: training loss became nan at step" in output and "Traceback" not in output
-    assert "doctor: the training loss became NaN/inf -> try: optimizer.lr=1 | trainer.gradient_clip_val=1.0" in output
+    assert "doctor: the training loss became NaN/inf -> try: optimizer.lr=1.0 | trainer.gradient_clip_val=1.0" in output
     run = only_run(tmp_path)
     assert json.loads((run / "summary.json").read_text())["status"] == "diverged"
     doctor = subprocess.run(
         [sys.executable, "-c", DOCTOR, "doctor", str(run)], capture_output=True, text=True, cwd=ROOT, timeout=120
     )
     assert doctor.returncode == 0, doctor.stderr
-    assert "optimizer.lr=1 | trainer.gradient_clip_val=1.0" in doctor.stdout
+    assert "optimizer.lr=1.0 | trainer.gradient_clip_val=1.0" in doctor.stdout
     assert "lightning imported: False" in doctor.stdout

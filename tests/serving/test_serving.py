@@ -23,6 +23,7 @@ from levers.serving.export import export, sidecar
 from levers.serving.predict import encode_input, predict_file, predict_frame
 from levers.serving.predictor import build_predictor
 from tests.conftest import CONF, FAST, ROOT, levers_command
+from tests.exported import exported_outputs
 
 PENGUINS = str(ROOT / "examples" / "penguins.csv")
 RUNS = {
@@ -102,12 +103,7 @@ def test_exported_model_matches_the_checkpoint_within_1e_5(runs, tmp_path, fmt, 
     with torch.no_grad():
         expected = build_predictor(restored.module)(features).numpy()
     path = export(restored, fmt, str(tmp_path / f"model.{fmt}"))
-    if fmt == "torchscript":
-        exported = torch.jit.load(str(path))(features).detach().numpy()
-    else:
-        from onnx.reference import ReferenceEvaluator
-
-        exported = ReferenceEvaluator(str(path)).run(None, {"features": features.numpy()})[0]
+    exported = exported_outputs(path, fmt, features)
     # Regression outputs are in the target's units (wage ~100): compare in its standard deviations, as float32
     # carries ~7 digits. Probabilities are compared as they are.
     unit = restored.module.target_scaler.scale.numpy() if kind == "regression" else 1.0

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from levers.sweeps.report import build_report
 from tests.sweeps.conftest import run_multirun
 
 
@@ -52,9 +53,16 @@ def test_grid_leaderboard_has_four_rows_sorted_by_val_loss(grid):
 def test_grid_html_report_overlays_four_series(grid):
     _, sweep = grid
     page = (sweep / "report.html").read_text()
-    assert sorted(re.findall(r'<g id="series-(\d)-val_loss"', page)) == ["0", "1", "2", "3"]
-    assert sorted(re.findall(r'<g id="series-(\d)-val_acc"', page)) == ["0", "1", "2", "3"]
+    assert page.count('src="data:image/png;base64,') == 5  # curves, final, params, parallel, importance
+    series = _series(sweep, "curves")
+    assert sorted(re.findall(r"curve-(\d)-val_loss", series)) == sorted(re.findall(r"curve-(\d)-val_acc", series))
+    assert sorted(re.findall(r"curve-(\d)-val_loss", series)) == ["0", "1", "2", "3"]
     assert all((sweep / name).stat().st_size > 0 for name in ("curves.png", "final.png", "params.png"))
+
+
+def _series(sweep, chart: str) -> str:
+    """What the chart drew, by rebuilding the report from the sweep's files (as `levers report` does)."""
+    return " ".join(next(c for c in build_report(sweep).charts if c.name == chart).series)
 
 
 def test_failing_job_is_marked_failed_while_the_other_completes(failing):
@@ -79,4 +87,5 @@ def test_kfold_composes_with_a_sweep_each_point_scored_by_its_fold_mean(tmp_path
         assert float(row["val/loss"]) == pytest.approx(summary["cv"]["mean"], rel=1e-5)
         assert float(row["val/loss std"]) == pytest.approx(summary["cv"]["std"], rel=1e-5)
     page = (tmp_path / "report.html").read_text()
-    assert sorted(re.findall(r'<g id="series-(\d)-val_loss"', page)) == ["0", "1"]  # fold-mean curves
+    assert 'id="config-table"' in page  # each job's folds: its mean +- std
+    assert sorted(re.findall(r"curve-(\d)-val_loss", _series(tmp_path, "curves"))) == ["0", "1"]  # fold-mean curves

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import json
 import re
@@ -71,27 +72,32 @@ def test_markdown_marks_failed_jobs_and_escapes_pipes(sweep):
     assert "| **failed** |" in lines[-1] and "bad \\| mix" in lines[-1]
 
 
-def test_html_is_self_contained_with_one_curve_per_completed_job(sweep):
-    build_report(sweep)
+def test_html_is_self_contained_with_every_chart_embedded_as_its_png(sweep):
+    report = build_report(sweep)
     page = (sweep / "report.html").read_text()
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)  # nothing fetched from anywhere
     assert "<script" not in page
-    for metric in ("val_loss", "val_acc"):
-        assert sorted(re.findall(rf'<g id="series-(\d+)-{metric}"', page)) == ["0", "1", "3"]
-    assert sorted(re.findall(r'<g id="final-(\d+)"', page)) == ["0", "1", "3"]
+    embedded = re.findall(r'<img alt="[^"]*" src="data:image/png;base64,([A-Za-z0-9+/=]+)">', page)
+    assert [base64.b64decode(data) for data in embedded] == [chart.png.read_bytes() for chart in report.charts]
     assert re.search(r'<tr class="failed" id="job-2">', page) and re.search(r'<tr class="best" id="job-1">', page)
 
 
+def test_every_completed_job_has_its_curves_and_final_value_drawn(sweep):
+    charts = {chart.name: chart for chart in build_report(sweep).charts}
+    for metric in ("val_loss", "val_acc"):
+        assert sorted(re.findall(rf"curve-(\d+)-{metric}", " ".join(charts["curves"].series))) == ["0", "1", "3"]
+    assert sorted(charts["final"].series) == ["final-0", "final-1", "final-3"]
+
+
 def test_params_chart_plots_each_swept_lever(sweep):
-    build_report(sweep)
-    page = (sweep / "report.html").read_text()
-    assert set(re.findall(r'<g id="param-([\w.-]+)"', page)) == {"optimizer", "model_depth"}
+    charts = {chart.name: chart for chart in build_report(sweep).charts}
+    assert set(charts["params"].series) == {"param-optimizer", "param-model_depth"}
 
 
 def test_pngs_are_written_and_decode(sweep):
     report = build_report(sweep)
     pngs = [path for path in report.files if path.suffix == ".png"]
-    assert {path.name for path in pngs} == {"curves.png", "final.png", "params.png"}
+    assert {path.name for path in pngs} == {"curves.png", "final.png", "params.png", "parallel.png"}
     for path in pngs:
         image = matplotlib.image.imread(path)
         assert image.shape[0] > 100 and image.shape[1] > 100 and image.std() > 0  # something drawn

@@ -76,7 +76,8 @@ def prepare(data: DataConfig, scaling_method: str, seed: int) -> PreparedData:
     y = torch.from_numpy(target).long() if task.is_classification else _as_float_column(target)
     bounds = np.cumsum([0, len(split.train), len(split.val), len(split.test)])
     train = slice(0, bounds[1])
-    feature_scaler = AffineScaler(x.shape[1]).fit(x[train], scaling_method)
+    codes = [column for column, _ in encoder.input_layout()["categorical"]] if encoder is not None else []
+    feature_scaler = AffineScaler(x.shape[1]).fit(x[train], scaling_method, untouched=codes)
     target_scaler = AffineScaler(1 if y.ndim == 1 else y.shape[1])
     if not task.is_classification:
         target_scaler.fit(y[train], "standard" if data.target_scaling == "standard" else "none")

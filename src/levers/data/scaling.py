@@ -6,6 +6,8 @@ travel in the checkpoint's state_dict (safe with ``torch.load(weights_only=True)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -21,12 +23,17 @@ class AffineScaler(nn.Module):
         self.register_buffer("offset", torch.zeros(num_features))
         self.register_buffer("scale", torch.ones(num_features))
 
-    def fit(self, features: torch.Tensor, method: str) -> AffineScaler:
+    def fit(self, features: torch.Tensor, method: str, untouched: Sequence[int] = ()) -> AffineScaler:
+        """`untouched` columns (category codes an embedding looks up) keep offset 0 and scale 1."""
         if method not in SCALING_METHODS:
             raise LeversConfigError("scaling.method", method, f"one of {', '.join(SCALING_METHODS)}")
         offset, scale = _fit_by_blocks(_FITTERS[method], features)
         # A constant column has zero spread: leave it unscaled rather than divide by zero.
         scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+        if len(untouched):
+            kept = torch.as_tensor(list(untouched), dtype=torch.long)
+            offset, scale = offset.clone(), scale.clone()
+            offset[kept], scale[kept] = 0.0, 1.0
         self.offset.copy_(offset.float())
         self.scale.copy_(scale.float())
         return self

@@ -2,8 +2,12 @@
 
 Runs at the end of every training run (and after a diverged one), and as `levers doctor <run dir>`. It reads
 summary.json, metrics.csv, monitor.json (when the layer monitor was on) and the run's config (.hydra/config.yaml,
-else the loggers' hparams.yaml), applies the rules
-below, logs one line per finding and writes doctor.json. No Lightning and no torch import: it must start fast.
+else the loggers' hparams.yaml), applies the rules below, logs one line per finding and writes doctor.json.
+Each rule's advice is data (levers.diagnostics.advice.Suggestion: key, value, reason, evidence), and every
+suggestion is composed against the run's own config before it is shown: one this run cannot take is dropped
+(and listed in doctor.json under `rejected`). Directions are fixed by the evidence: a diverged run or one whose
+best epoch is its first gets a lower lr, never a higher one; a run whose best epoch came early never gets more
+epochs. No Lightning and no torch import: it must start fast.
 """
 
 from __future__ import annotations
@@ -15,12 +19,13 @@ import math
 import statistics
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from omegaconf import OmegaConf
 
+from levers.diagnostics.advice import Suggestion, rejection, run_overrides
 from levers.io import write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -37,10 +42,20 @@ SPREAD_RATIO = 20.0  # largest / smallest feature std on the train split
 class Advice:
     rule: str
     finding: str
-    overrides: list[str]
+    suggestions: list[Suggestion]
+    rejected: list[dict[str, str]] = field(default_factory=list)  # {"override", "why"}: not valid for this run
+
+    @property
+    def overrides(self) -> list[str]:
+        return [s.override for s in self.suggestions]
 
     def line(self) -> str:
+        if not self.suggestions:
+            return f"{self.finding} (no override of this run's config applies)"
         return f"{self.finding} -> try: {' | '.join(self.overrides)}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {**asdict(self), "overrides": self.overrides}
 
 
 @dataclass
@@ -149,29 +164,62 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
 # --- rules ---------------------------------------------------------------------------------------------------
 
 
+def _lr_auto(e: Evidence) -> bool:
+    """The run's lr was chosen by its range test (`optimizer.lr=auto`): suggesting `auto` again changes nothing."""
+    return "lr_auto" in e.summary or e.facts.get("lr") == "auto"
+
+
+def _lower_lr(e: Evidence, reason: str) -> list[Suggestion]:
+    """A tenth of the run's lr; `auto` only when the run had a fixed lr the doctor cannot read."""
+    lr = e.facts.get("lr")
+    if isinstance(lr, int | float) and not isinstance(lr, bool):
+        return [Suggestion("optimizer.lr", float(f"{lr / 10:.3g}"), f"{reason}: a tenth of the lr", float(lr))]
+    return [] if _lr_auto(e) else [Suggestion("optimizer.lr", "auto", f"{reason}: let a range test pick it")]
+
+
+def _clip(e: Evidence, reason: str) -> list[Suggestion]:
+    if e.facts.get("gradient_clip_val") is not None:
+        return []
+    return [Suggestion("trainer.gradient_clip_val", 1.0, reason)]
+
+
 def diverged(e: Evidence) -> Advice | None:
     if e.summary.get("status") != "diverged":
         return None
-    lr = e.facts.get("lr")
-    lower = f"optimizer.lr={lr / 10:.3g}" if isinstance(lr, int | float) else "optimizer.lr=auto"
     exploded = "ExplodedLoss" in str(e.summary.get("error", ""))  # finite, but past the guard's divergence_factor
     finding = "the training loss exploded past its first value" if exploded else "the training loss became NaN/inf"
-    return Advice("diverged", finding, [lower, "trainer.gradient_clip_val=1.0"])
+    return Advice("diverged", finding, [*_lower_lr(e, "diverged"), *_clip(e, "cap the step that diverged")])
+
+
+def best_epoch_first(e: Evidence) -> Advice | None:
+    """The validation metric was best after the first epoch and only worse after: the steps are too big."""
+    runs = e.summary.get("epochs_run", len(e.train_loss))
+    if e.summary.get("status") != "completed" or e.summary.get("best_epoch") != 0 or runs < 3:
+        return None
+    finding = f"the best epoch was the first of {runs}: training made the validation metric worse"
+    return Advice("best_epoch_first", finding, _lower_lr(e, "best epoch 0"))
 
 
 def still_improving(e: Evidence) -> Advice | None:
+    """More epochs only when they were all used, the train loss is still falling and the validation metric was still
+    improving at the end (its best epoch within the last fifth): a best epoch far back is not helped by more."""
     loss, max_epochs = e.train_loss, e.facts.get("max_epochs")
     if e.summary.get("status") != "completed" or len(loss) < 3 or not max_epochs or max_epochs < 0:
         return None
-    if e.summary.get("epochs_run", len(loss)) < max_epochs:
+    runs = e.summary.get("epochs_run", len(loss))
+    if runs < max_epochs:
         return None  # early stopping ended it: the validation metric had stopped improving
     window = max(2, len(loss) // 5)
+    best = e.summary.get("best_epoch")
+    if isinstance(best, int) and best < runs - window:
+        return None
     start = loss[-window - 1]
     if loss[-1] < loss[-2] and start > 0 and (start - loss[-1]) / start > FALLING_FRACTION:
+        fall = (start - loss[-1]) / start
         return Advice(
             "still_improving",
             f"train loss still falling at the last epoch ({start:.4g} -> {loss[-1]:.4g} over {window} epochs)",
-            [f"trainer.max_epochs={2 * max_epochs}"],
+            [Suggestion("trainer.max_epochs", 2 * max_epochs, "twice the epochs: it was still learning", fall)],
         )
     return None
 
@@ -180,16 +228,19 @@ def flat_from_start(e: Evidence) -> Advice | None:
     loss = [v for v in e.train_loss if math.isfinite(v)]
     if len(loss) < 3 or loss[0] <= 0 or (loss[0] - min(loss)) / loss[0] >= FLAT_FRACTION:
         return None
+    if e.summary.get("best_epoch") == 0:
+        return None  # flat and best at once: the steps are too big, not too small (best_epoch_first)
+    fall = (loss[0] - min(loss)) / loss[0]
     lr = e.facts.get("lr")
-    overrides = ["optimizer.lr=auto"]
-    if isinstance(lr, int | float):
-        overrides.append(f"optimizer.lr={lr * 10:.3g}")
+    suggestions = [] if _lr_auto(e) else [Suggestion("optimizer.lr", "auto", "let a range test pick it", fall)]
+    if isinstance(lr, int | float) and not isinstance(lr, bool):
+        suggestions.append(Suggestion("optimizer.lr", float(f"{lr * 10:.3g}"), "ten times the lr", float(lr)))
     if e.facts.get("init") not in (None, "auto"):
-        overrides.append("model.init=auto")
+        suggestions.append(Suggestion("model.init", "auto", "the init that fits the activation"))
     if not e.monitor:
-        overrides.append("callbacks=monitor (look for dead units)")
+        suggestions.append(Suggestion("callbacks", "monitor", "look for dead units"))
     finding = f"train loss flat from the start ({loss[0]:.4g} -> best {min(loss):.4g} in {len(loss)} epochs)"
-    return Advice("flat_from_start", finding, overrides)
+    return Advice("flat_from_start", finding, suggestions)
 
 
 def large_gap(e: Evidence) -> Advice | None:
@@ -201,10 +252,14 @@ def large_gap(e: Evidence) -> Advice | None:
     if val - train <= GAP_ABSOLUTE or val <= GAP_RATIO * train:
         return None
     dropout, width = e.facts.get("dropout") or 0.0, e.facts.get("width")
-    overrides = [f"regularization.dropout={min(dropout + 0.2, 0.5):.2g}", "regularization.weight_decay=1e-4"]
+    gap = val - train
+    suggestions = [
+        Suggestion("regularization.dropout", float(f"{min(dropout + 0.2, 0.5):.2g}"), "more dropout", gap),
+        Suggestion("regularization.weight_decay", 1e-4, "some weight decay", gap),
+    ]
     if isinstance(width, int) and width > 1:
-        overrides.append(f"model.width={width // 2}")
-    return Advice("large_gap", f"large train/val gap (train loss {train:.4g}, val loss {val:.4g})", overrides)
+        suggestions.append(Suggestion("model.width", width // 2, "half the width: less capacity", gap))
+    return Advice("large_gap", f"large train/val gap (train loss {train:.4g}, val loss {val:.4g})", suggestions)
 
 
 def dead_units(e: Evidence) -> Advice | None:
@@ -214,8 +269,12 @@ def dead_units(e: Evidence) -> Advice | None:
     worst = max(dead.items(), key=lambda item: item[1], default=None)
     if worst is None or worst[1] <= DEAD_FRACTION:
         return None
-    overrides = ["model.activation=leaky_relu", "model.activation=elu", "model.bias_init=0.01"]
-    return Advice("dead_units", f"{worst[1]:.0%} of the units of {worst[0]} are dead ReLUs", overrides)
+    suggestions = [
+        Suggestion("model.activation", "leaky_relu", "no zero-gradient region", worst[1]),
+        Suggestion("model.activation", "elu", "no zero-gradient region", worst[1]),
+        Suggestion("model.bias_init", 0.01, "start every unit active", worst[1]),
+    ]
+    return Advice("dead_units", f"{worst[1]:.0%} of the units of {worst[0]} are dead ReLUs", suggestions)
 
 
 def exploding_gradients(e: Evidence) -> Advice | None:
@@ -230,7 +289,11 @@ def exploding_gradients(e: Evidence) -> Advice | None:
         spike = peak > EXPLODING_ABSOLUTE and peak > EXPLODING_RATIO * max(typical, 1e-12)
         if spike or not all(math.isfinite(v) for v in norms):
             finding = f"exploding gradient norm in {name} (typical {typical:.3g}, peak {peak:.3g})"
-            return Advice("exploding_gradients", finding, ["trainer.gradient_clip_val=1.0", "model.batchnorm=true"])
+            suggestions = [
+                Suggestion("trainer.gradient_clip_val", 1.0, "cap the gradient norm", peak),
+                Suggestion("model.batchnorm", True, "normalize the activations", peak),
+            ]
+            return Advice("exploding_gradients", finding, suggestions)
     return None
 
 
@@ -244,7 +307,12 @@ def symmetry(e: Evidence) -> Advice | None:
     if not tied:
         return None
     where = ", ".join(f"{name}: {count}" for name, count in tied.items())
-    return Advice("symmetry", f"identical units (symmetric init) in {where}", ["model.init=auto"])
+    count = float(sum(tied.values()))
+    return Advice(
+        "symmetry",
+        f"identical units (symmetric init) in {where}",
+        [Suggestion("model.init", "auto", "a random init breaks the symmetry", count)],
+    )
 
 
 def unscaled_features(e: Evidence) -> Advice | None:
@@ -252,11 +320,13 @@ def unscaled_features(e: Evidence) -> Advice | None:
     if e.facts.get("scaling") != "none" or not spread or spread <= SPREAD_RATIO:
         return None
     finding = f"features on very different scales (std ratio {spread:.3g}) with scaling=none"
-    return Advice("unscaled_features", finding, ["scaling=standard"])
+    suggestion = Suggestion("scaling", "standard", "one scale for every feature", spread)
+    return Advice("unscaled_features", finding, [suggestion])
 
 
 RULES: tuple[Callable[[Evidence], Advice | None], ...] = (
     diverged,
+    best_epoch_first,
     unscaled_features,
     dead_units,
     symmetry,
@@ -271,14 +341,28 @@ def diagnose(evidence: Evidence) -> list[Advice]:
     return [advice for rule in RULES if (advice := rule(evidence)) is not None]
 
 
+def valid_for(advice: Advice, overrides: list[str] | None, config: Mapping[str, Any] | None) -> Advice:
+    """The advice with only the suggestions this run's config can take; the others under `rejected`."""
+    kept, rejected = [], []
+    for suggestion in advice.suggestions:
+        why = rejection(suggestion, overrides, config)
+        if why is None:
+            kept.append(suggestion)
+        else:
+            rejected.append({"override": suggestion.override, "why": why})
+    return Advice(advice.rule, advice.finding, kept, rejected)
+
+
 def advise(run_dir: str | Path, facts: dict[str, Any] | None = None) -> list[Advice]:
-    """Diagnose a run directory, log the advice and write doctor.json next to the run's other files."""
+    """Diagnose a run directory, check every suggestion against the run's config, log the advice and write
+    doctor.json next to the run's other files."""
     run_dir = Path(run_dir)
     evidence = read_run(run_dir, facts)
-    advice = diagnose(evidence)
+    overrides, config = run_overrides(run_dir), _saved_config(run_dir)
+    advice = [valid_for(item, overrides, config) for item in diagnose(evidence)]
     for item in advice:
         log.info("doctor: %s", item.line())
-    write_json_atomic(run_dir / "doctor.json", {"facts": evidence.facts, "advice": [asdict(a) for a in advice]})
+    write_json_atomic(run_dir / "doctor.json", {"facts": evidence.facts, "advice": [a.as_json() for a in advice]})
     return advice
 
 

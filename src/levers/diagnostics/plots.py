@@ -44,6 +44,7 @@ def plot_lr_find(result: dict[str, Any], path: Path) -> None:
         ("divergence_lr", "C3", "diverges"),
         ("half_divergence_lr", "C2", "half of divergence"),
         ("steepest_lr", "C1", "steepest descent"),
+        ("valley_lr", "C4", "valley"),
     )
     for key, color, label in marks:
         if result.get(key):
@@ -52,7 +53,8 @@ def plot_lr_find(result: dict[str, Any], path: Path) -> None:
     if finite:  # from below the best to a little above the start: the divergence's spike would flatten the rest
         top = min(max(finite), max(finite[0], 2 * min(finite)) * 1.2)
         ax.set_ylim(min(finite) * 0.8, top)
-    title = f"LR range test: suggested lr ({result['suggestion']}) {result['suggested_lr']:.2g}"
+    rule = result["suggestion"] if result.get("trusted", True) else "no trusted rule: default"
+    title = f"LR range test: suggested lr ({rule}) {result['suggested_lr']:.2g}"
     ax.set(xscale="log", xlabel="learning rate", ylabel="training loss", title=title)
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -82,7 +82,10 @@ def restore(path: str | Path, key: str = "ckpt_path") -> Restored:
     cfg = trusted_config(recipe["config"], path)
     task = TaskSpec(**recipe["task"])
     features, targets = recipe["num_features"], recipe["num_targets"]
-    module = build_module(cfg, task, features, AffineScaler(features), AffineScaler(targets))
+    encoder = TableEncoder.from_state(recipe["encoder"]) if recipe["encoder"] else None
+    layout = encoder.input_layout() if encoder is not None else None
+    scalers = AffineScaler(features), AffineScaler(targets)
+    module = build_module(cfg, task, features, *scalers, layout=layout)
     try:
         module.load_state_dict(checkpoint["state_dict"])
     except RuntimeError as error:
@@ -90,7 +93,6 @@ def restore(path: str | Path, key: str = "ckpt_path") -> Restored:
             key, str(path), f"weights that fit the config stored with them ({_first(error)})"
         ) from None
     module.eval()
-    encoder = TableEncoder.from_state(recipe["encoder"]) if recipe["encoder"] else None
     data = typed(cfg.data, DataConfig)
     return Restored(module, data, cfg.scaling.method, cfg.seed, task, recipe["class_names"], encoder, Path(path))
 

@@ -35,25 +35,44 @@ class Leaderboard:
         return [key for key in self.param_keys if len({job.params.get(key) for job in self.jobs}) > 1]
 
     @property
+    def constant_params(self) -> dict[str, str]:
+        """Overrides every job shares (e.g. `hparams_search=optuna`): said once above the table, not as a column."""
+        return {key: self.jobs[0].params.get(key, "") for key in self.param_keys if key not in self.swept_keys}
+
+    @property
     def test_keys(self) -> list[str]:
         return sorted({key for job in self.jobs for key in job.summary.get("test") or {}})
 
-    def header(self) -> list[str]:
+    def header(self, compact: bool = False) -> list[str]:
+        """Every column (the CSV); `compact` (terminal, Markdown, HTML) leaves out the overrides all jobs share."""
+        params = self.swept_keys if compact else self.param_keys
         return ["rank", "job", "status", self.monitor, f"{self.monitor} std", "best_epoch", *self.test_keys,
-                *self.param_keys, "wall_time_s", "error"]  # fmt: skip
+                *params, "wall_time_s", "error"]  # fmt: skip
 
-    def rows(self) -> list[list[str]]:
+    def rows(self, compact: bool = False) -> list[list[str]]:
+        """The CSV keeps 6 digits and the overrides as typed; `compact` rounds every number to 4 significant digits."""
         tests, rows = self.test_keys, []
+        digits = 4 if compact else 6
+        params = self.swept_keys if compact else self.param_keys
         for rank, job in enumerate(self.jobs, start=1):
             cv = job.summary.get("cv") or {}
+            num = lambda value: _num(value, digits)  # noqa: E731
             rows.append([
-                str(rank), job.name, job.status, _num(job.value), _num(cv.get("std")),
+                str(rank), job.name, job.status, num(job.value), num(cv.get("std")),
                 str(job.summary.get("best_epoch") if job.summary.get("best_epoch") is not None else ""),
-                *(_num((job.summary.get("test") or {}).get(key)) for key in tests),
-                *(job.params.get(key, "") for key in self.param_keys),
-                _num(job.summary.get("wall_time_s")), _one_line(job.error),
+                *(num((job.summary.get("test") or {}).get(key)) for key in tests),
+                *(short_value(job.params.get(key, "")) if compact else job.params.get(key, "") for key in params),
+                num(job.summary.get("wall_time_s")), _one_line(job.error),
             ])  # fmt: skip
         return rows
+
+
+def readable_table(board: Leaderboard) -> tuple[list[str], list[list[str]]]:
+    """The compact header and rows less the columns empty in every row (no std without k-fold, no error column when
+    nothing failed); rank, job, status and the metric always stay."""
+    header, rows = board.header(compact=True), board.rows(compact=True)
+    keep = [i for i in range(len(header)) if i < 4 or any(row[i] for row in rows)]
+    return [header[i] for i in keep], [[row[i] for i in keep] for row in rows]
 
 
 def rank_jobs(jobs: list[Job]) -> Leaderboard:
@@ -79,8 +98,10 @@ def write_csv(board: Leaderboard, path: Path) -> None:
 
 def to_markdown(board: Leaderboard) -> str:
     escape = str.maketrans({"|": "\\|"})
-    lines = ["| " + " | ".join(board.header()) + " |", "|" + "---|" * len(board.header())]
-    for row in board.rows():
+    header, rows = readable_table(board)
+    lines = [_constants_line(board), "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines = lines if board.constant_params else lines[2:]
+    for row in rows:
         cells = [f"**{cell}**" if i == 2 and is_failure(cell) else cell.translate(escape) for i, cell in enumerate(row)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -88,20 +109,33 @@ def to_markdown(board: Leaderboard) -> str:
 
 def to_text(board: Leaderboard, max_error: int = 60) -> str:
     """A fixed-width table for the terminal (the error column cut short; the CSV has it whole)."""
-    header = board.header()
-    rows = [[*row[:-1], row[-1][:max_error]] for row in board.rows()]
-    keep = [i for i, name in enumerate(header) if any(row[i] for row in rows) or i < 4]  # drop empty columns
-    table = [[header[i] for i in keep], *([row[i] for i in keep] for row in rows)]
-    widths = [max(len(row[i]) for row in table) for i in range(len(keep))]
+    header, rows = readable_table(board)
+    if header[-1] == "error":
+        rows = [[*row[:-1], row[-1][:max_error]] for row in rows]
+    table = [header, *rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in table]
     lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
+    return "\n".join([_constants_line(board)] * bool(board.constant_params) + lines)
 
 
-def _num(value: object) -> str:
+def _constants_line(board: Leaderboard) -> str:
+    return "same in every job: " + ", ".join(f"{key}={value}" for key, value in board.constant_params.items())
+
+
+def short_value(text: str, digits: int = 4) -> str:
+    """An override's value for reading: `0.004884654063709476` -> `0.004885`; integers and words as they are."""
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return text if text.lstrip("-").isdigit() or not math.isfinite(number) else f"{number:.{digits}g}"
+
+
+def _num(value: object, digits: int = 6) -> str:
     if not isinstance(value, int | float) or (isinstance(value, float) and not math.isfinite(value)):
         return ""
-    return f"{value:.6g}"
+    return f"{value:.{digits}g}"
 
 
 def _one_line(text: str) -> str:

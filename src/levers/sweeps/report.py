@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from levers.sweeps.charts import Chart
 from levers.sweeps.jobs import is_failure, load_jobs
 from levers.sweeps.leaderboard import Leaderboard, rank_jobs, to_markdown, to_text, write_csv
 
@@ -19,6 +20,8 @@ log = logging.getLogger(__name__)
 class Report:
     board: Leaderboard
     files: list[Path]
+    charts: list[Chart]
+    importances: dict[str, float]
 
     @property
     def failed(self) -> int:
@@ -46,6 +49,8 @@ class Report:
 def build_report(sweep_dir: str | Path) -> Report:
     from levers.sweeps.charts import draw_charts
     from levers.sweeps.html_page import render_page
+    from levers.sweeps.importance import param_importances
+    from levers.sweeps.repeats import group_repeats
 
     root = Path(sweep_dir)
     jobs = load_jobs(root)
@@ -54,24 +59,49 @@ def build_report(sweep_dir: str | Path) -> Report:
     board = rank_jobs(jobs)
     write_csv(board, root / "leaderboard.csv")
     (root / "leaderboard.md").write_text(to_markdown(board))
-    charts = draw_charts(board, root)
-    (root / "report.html").write_text(render_page(board, charts, str(root)))
+    importances, why_not = param_importances(board)
+    configs = group_repeats(board)
+    charts = draw_charts(board, root, importances, configs)
+    page = render_page(board, charts, str(root), importances, why_not, configs)
+    (root / "report.html").write_text(page)
     files = [root / "leaderboard.csv", root / "leaderboard.md", root / "report.html", *(c.png for c in charts)]
-    return Report(board, files)
+    return Report(board, files, charts, importances)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`levers report <sweep dir>`: exit 0 when every job completed (or was pruned), 1 if some failed (or diverged...),
-    2 on no jobs."""
+    """`levers report <sweep dir> [<sweep dir> ...]`: each sweep's report, and with two or more a comparison page.
+    Exit 0 when every job completed (or was pruned), 1 if some failed (or diverged...), 2 on a directory without
+    jobs: the worst over the directories."""
     parser = argparse.ArgumentParser(prog="levers report", description=__doc__)
-    parser.add_argument("sweep_dir", type=Path, help="a multirun directory, e.g. outputs/multirun/<date>_<time>_...")
+    parser.add_argument("sweep_dirs", type=Path, nargs="+", metavar="sweep_dir",
+                        help="a multirun directory (outputs/multirun/...); two or more: compared")  # fmt: skip
+    parser.add_argument("--out", type=Path, default=None,
+                        help="the comparison page (default: comparison.html in the sweeps' common folder)")  # fmt: skip
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    if not args.sweep_dir.is_dir():
-        parser.error(f"sweep_dir={str(args.sweep_dir)!r} is not a directory")
-    try:
-        report = build_report(args.sweep_dir)
-    except FileNotFoundError as error:
-        print(f"levers report: {error}", file=sys.stderr)
-        return 2
-    print(report.summary_text())
-    return 1 if report.failed else 0
+    for path in args.sweep_dirs:
+        if not path.is_dir():
+            parser.error(f"sweep_dir={str(path)!r} is not a directory")
+    code, boards = 0, {}
+    for path in args.sweep_dirs:
+        try:
+            report = build_report(path)
+        except FileNotFoundError as error:
+            print(f"levers report: {error}", file=sys.stderr)
+            code = 2
+            continue
+        print(report.summary_text())
+        code = max(code, 1 if report.failed else 0)
+        boards[_sweep_name(path, boards)] = report.board
+    if len(args.sweep_dirs) > 1 and len(boards) > 1:
+        from levers.sweeps.compare import default_output, write_comparison
+
+        out = args.out or default_output(args.sweep_dirs)
+        files = write_comparison(boards, out)
+        print(f"\ncomparison of {len(boards)} sweeps: " + ", ".join(str(path) for path in files))
+    return code
+
+
+def _sweep_name(path: Path, taken: dict) -> str:
+    """The directory's name, with its parent's when two sweeps share a name."""
+    name = path.resolve().name
+    return name if name not in taken else f"{path.resolve().parent.name}/{name}"

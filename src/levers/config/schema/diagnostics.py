@@ -9,7 +9,7 @@ from typing import Any
 from levers.config.schema.checks import AT_LEAST_ONE, FRACTION, POSITIVE, above, at_least, checked, one_of
 
 MODES = ("train", "lr_find", "overfit", "gradcheck", "batch_size_find")
-LR_SUGGESTIONS = ("half_divergence", "steepest")
+LR_SUGGESTIONS = ("valley", "minimum_tenth", "steepest", "half_divergence")
 BATCH_SIZE_RULES = ("auto", "fits", "throughput")
 
 
@@ -23,8 +23,16 @@ class LRFindConfig:
     smoothing: float = checked(0.8, FRACTION)  # EMA factor of the plotted loss (0 = raw)
     # diverged once the smoothed loss exceeds this multiple of its best
     divergence_factor: float = checked(4.0, above(1))
-    # what optimizer.lr=auto trains with: steepest | half_divergence (the guide's rule; too high with Adam)
-    suggestion: str = checked("steepest", one_of(*LR_SUGGESTIONS))
+    # what optimizer.lr=auto trains with: valley (fastai's: inside the longest fall of the loss) | minimum_tenth
+    # (a tenth of the lr at the loss's minimum) | steepest | half_divergence (the guide's rule; too high with
+    # Adam). README "LR range test" has the measurements behind the default.
+    suggestion: str = checked("valley", one_of(*LR_SUGGESTIONS))
+    # trusted only when the smoothed loss fell by this fraction of its start before the suggestion's point...
+    min_drop: float = checked(0.1, FRACTION)
+    # ... the fall stands out of the step-to-step noise (confidence = drop / (drop + noise)) by this much ...
+    min_confidence: float = checked(0.6, FRACTION)
+    # ... and the suggestion is not in the first or last `edge` fraction of the swept (log) range
+    edge: float = checked(0.05, FRACTION)
 
 
 @dataclass
@@ -35,6 +43,9 @@ class OverfitConfig:
     max_epochs: int = checked(150, AT_LEAST_ONE)  # passes over them
     loss_factor: float = checked(20.0, above(1))  # PASS needs final loss <= initial loss / loss_factor
     min_acc: float = 0.99  # ... and (classification) this accuracy on the fixed batches
+    # A linear model (model.depth=0) is convex: it converges to its optimum, not to zero loss. It passes when its
+    # loss fell monotonically by this factor (and the accuracy above): README "Overfit check" has the measurements.
+    linear_loss_factor: float = checked(2.0, above(1))
 
 
 @dataclass

@@ -16,6 +16,8 @@ from levers.config.schema.checks import (
     MAX_DEPTH,
     MAX_WIDTH,
     SHAPE,
+    ChoiceOf,
+    above,
     checked,
     follows,
     int_in,
@@ -39,6 +41,12 @@ class MLPConfig:
     init: str = checked("auto", INIT)  # auto (He / LeCun / Glorot from the activation) | he | lecun | glorot | default
     init_distribution: str = checked("uniform", INIT_DISTRIBUTION)  # uniform | normal
     bias_init: float = 0.0
+    # none | periodic | piecewise: each numeric input becomes a vector before the first layer (Gorishniy et al.
+    # 2022): sin/cos of trainable frequencies, or piecewise-linear over train-split quantile bins; then Linear+ReLU
+    numeric_embedding: str = checked("none", ChoiceOf("levers.models.embeddings", "NUMERIC_EMBEDDINGS"))
+    numeric_embedding_size: int = checked(16, int_in(1, 1024, "1..1024 units per numeric feature"))
+    periodic_sigma: float = checked(0.1, above(0))  # std of the initial frequencies: the paper's key knob
+    piecewise_bins: int = checked(16, int_in(1, 1024, "1..1024 quantile bins per numeric feature"))
 
 
 @dataclass
