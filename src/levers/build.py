@@ -137,6 +137,27 @@ def decide_lr(cfg: DictConfig, data: TabularDataModule) -> tuple[DictConfig, dic
     return chosen, choice
 
 
+def decide_batch_size(cfg: DictConfig, data: TabularDataModule) -> tuple[DictConfig, dict[str, Any] | None]:
+    """`data.batch_size=auto`: probe training steps on a copy of a module (levers.diagnostics.batch_size_find),
+    then the config with the chosen number (the data module already trains with it); the RNG set aside as above."""
+    if cfg.data.batch_size != "auto":
+        return cfg, None
+    from levers.diagnostics import batch_size_find
+
+    with isolate_rng():
+        probe = module_for(cfg, data, lr=_probe_lr(cfg))
+        settings = diagnostics_settings(cfg).batch_size_find
+        choice = batch_size_find.choose_batch_size(settings, trainer_factory(cfg), data, probe, output_dir(cfg))
+    chosen = copy.deepcopy(cfg)
+    chosen.data.batch_size = choice["batch_size"]
+    return chosen, choice
+
+
+def _probe_lr(cfg: DictConfig) -> float | None:
+    """A valid lr for a module built before `optimizer.lr=auto` decided one."""
+    return cfg.diagnostics.lr_find.min_lr if cfg.optimizer.lr == "auto" else None
+
+
 def diagnostics_settings(cfg: DictConfig) -> DiagnosticsConfig:
     return typed(cfg.diagnostics, DiagnosticsConfig)
 

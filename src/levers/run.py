@@ -18,6 +18,7 @@ from levers.build import (
     Built,
     build_data,
     build_trainer,
+    decide_batch_size,
     decide_lr,
     decide_threads,
     diagnostics_settings,
@@ -38,7 +39,7 @@ from levers.config.validate import validate_config
 from levers.crossval import cross_validate
 from levers.data.datamodule import TabularDataModule
 from levers.data.task import TaskSpec
-from levers.diagnostics import doctor, gradcheck, lr_find, overfit
+from levers.diagnostics import batch_size_find, doctor, gradcheck, lr_find, overfit
 from levers.distributed import check_launch
 from levers.errors import LeversRunFailed
 from levers.logging_setup import lightning_info_on_console
@@ -58,7 +59,9 @@ def run(cfg: DictConfig) -> float:
     if cfg.mode == "overfit":
         cfg = regularization_off(cfg)
     data = build_data(cfg)
-    if cfg.mode == "lr_find":  # the range test sets every lr itself; its module only needs a valid one
+    if cfg.mode != "batch_size_find":
+        cfg, _ = decide_batch_size(cfg, data)
+    if cfg.mode in ("lr_find", "batch_size_find"):  # these set or need no lr; their module needs a valid one
         probe_lr = cfg.diagnostics.lr_find.min_lr if cfg.optimizer.lr == "auto" else None
         return run_diagnostic(cfg, Built(data, module_for(cfg, data, lr=probe_lr)))
     cfg, _ = decide_lr(cfg, data)
@@ -74,6 +77,11 @@ def _lr_find(settings: DiagnosticsConfig, cfg: DictConfig, built: Built) -> floa
     return lr_find.run_lr_find(settings.lr_find, trainer_factory(cfg), built, Path(cfg.paths.output_dir))
 
 
+def _batch_size_find(settings: DiagnosticsConfig, cfg: DictConfig, built: Built) -> float:
+    finder, out = settings.batch_size_find, Path(cfg.paths.output_dir)
+    return batch_size_find.run_batch_size_find(finder, trainer_factory(cfg), built.data, built.module, out)
+
+
 def _overfit(settings: DiagnosticsConfig, cfg: DictConfig, built: Built) -> float:
     return overfit.run_overfit(settings.overfit, trainer_factory(cfg), built, Path(cfg.paths.output_dir))
 
@@ -86,6 +94,7 @@ DIAGNOSTICS: dict[str, Callable[[DiagnosticsConfig, DictConfig, Built], float]] 
     "lr_find": _lr_find,
     "overfit": _overfit,
     "gradcheck": _gradcheck,
+    "batch_size_find": _batch_size_find,
 }
 
 
@@ -105,6 +114,7 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
     busy = load_elsewhere(cfg)
     apply_threads(decide_threads(cfg, busy))  # no thrash while the data is prepared
     data = build_data(cfg)
+    cfg, batch_size_auto = decide_batch_size(cfg, data)  # before the lr: a range test runs at the chosen size
     cfg, lr_auto = decide_lr(cfg, data)
     built = Built(data, module_for(cfg, data))
     module = built.module
@@ -116,6 +126,8 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
     header = {**_header(cfg, data, module.loss_name), "resumed_from": start_from, "threads": asdict(threads)}
     if lr_auto is not None:
         header["lr_auto"] = lr_auto
+    if batch_size_auto is not None:
+        header["batch_size_auto"] = batch_size_auto
     output_dir = Path(cfg.paths.output_dir)
     summary = RunSummary(output_dir / "summary.json", cfg.monitor, cfg.monitor_mode, header)
     quiet = is_quiet(cfg.quiet)

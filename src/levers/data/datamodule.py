@@ -7,10 +7,13 @@ this module adds what is per job: the batch-size check, the job's own scaler cop
 from __future__ import annotations
 
 import copy
+import dataclasses
+from typing import Any
 
 import pytorch_lightning as pl
 
 from levers.config.schema.data import DataConfig
+from levers.data.augment import ImageAugment
 from levers.data.batches import InMemoryBatches
 from levers.data.cache import prepared_data
 from levers.data.placement import data_device, free_memory, tensor_bytes
@@ -31,11 +34,8 @@ class TabularDataModule(pl.LightningDataModule):
         super().__init__()
         self.config, self.seed = data, seed
         prepared = prepared_data(data, scaling_method, seed)
-        train_rows = prepared.split_size("train")
-        if train_rows < data.batch_size:
-            raise LeversConfigError(
-                "data.batch_size", data.batch_size, f"at most the train split's size ({train_rows} rows)"
-            )
+        if data.batch_size != "auto":  # auto: decided later by probing (use_batch_size)
+            _check_batch_size(data.batch_size, prepared.split_size("train"))
         self.task: TaskSpec = prepared.task
         self.class_names: list = list(prepared.class_names)
         self.encoder = prepared.encoder
@@ -44,6 +44,13 @@ class TabularDataModule(pl.LightningDataModule):
         self.feature_scaler = copy.deepcopy(prepared.feature_scaler)
         self.target_scaler = copy.deepcopy(prepared.target_scaler)
         self.tensors = dict(prepared.tensors)
+        self.augment = ImageAugment.of(data.augment, data.image_shape, self.feature_scaler, seed)
+
+    def use_batch_size(self, size: int) -> None:
+        """Train with `size` rows per batch from now on (`data.batch_size=auto` and its probes), checked as a
+        configured one; the config is replaced, never changed in place (the cache may share it)."""
+        _check_batch_size(size, self.split_size("train"))
+        self.config = dataclasses.replace(self.config, batch_size=size)
 
     def setup(self, stage: str) -> None:
         """Move the data set to the accelerator once, when `data.on_device` says so (levers.data.placement).
@@ -66,6 +73,8 @@ class TabularDataModule(pl.LightningDataModule):
 
     def train_dataloader(self) -> InMemoryBatches:
         rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
+        if self.augment is not None:
+            self.augment.restart()
         return InMemoryBatches(
             *self.tensors["train"],
             batch_size=self.config.batch_size,
@@ -76,6 +85,13 @@ class TabularDataModule(pl.LightningDataModule):
             steps_per_call=self.steps_per_call,
         )
 
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Training batches only, on the device they train on: augmentation (levers.data.augment)."""
+        if self.augment is None or self.trainer is None or not self.trainer.training:
+            return batch
+        features, target = batch
+        return self.augment(features, self.trainer.current_epoch), target
+
     def val_dataloader(self) -> InMemoryBatches:
         return self._eval_batches("val")
 
@@ -84,3 +100,8 @@ class TabularDataModule(pl.LightningDataModule):
 
     def _eval_batches(self, name: str) -> InMemoryBatches:
         return InMemoryBatches(*self.tensors[name], batch_size=self.config.eval_batch_size, shuffle=False)
+
+
+def _check_batch_size(size: int, train_rows: int) -> None:
+    if train_rows < size:
+        raise LeversConfigError("data.batch_size", size, f"at most the train split's size ({train_rows} rows)")

@@ -11,6 +11,8 @@ from levers.config.schema.checks import AT_LEAST_ONE, FRACTION, SCALING_METHOD, 
 
 ON_DEVICE = Check(lambda v: v == "auto" or isinstance(v, bool), "auto, true or false")
 FOLDS = at_least(1, ">= 1 (1: one train/val split; k >= 2: k-fold cross-validation)")
+BATCH_SIZE = Check(lambda v: v == "auto" or (type(v) is int and v >= 1), "auto or an integer >= 1")
+AUGMENTS = ("none", "shift", "shift_rotate")  # levers.data.augment
 
 
 @dataclass
@@ -21,7 +23,8 @@ class DataConfig:
     val_fraction: float = checked(0.15, FRACTION)
     test_fraction: float = checked(0.15, FRACTION)
     stratify: bool = True  # stratified split when the task is classification
-    batch_size: int = checked(32, AT_LEAST_ONE)
+    # rows per mini-batch, or auto: found by probing training steps (levers.diagnostics.batch_size_find)
+    batch_size: Any = checked(32, BATCH_SIZE)  # noqa: RUF009 (a Field, as dataclasses.field returns)
     eval_batch_size: int = checked(1024, AT_LEAST_ONE)
     # keep the first N samples (after class filtering): start from a small task
     limit: int | None = checked(None, at_least(2, "null or >= 2", nullable=True))
@@ -30,6 +33,8 @@ class DataConfig:
     # the last N rows are the test split (a data set's official test set)
     holdout_last: int | None = checked(None, at_least(1, "null or >= 1", nullable=True))
     image_shape: list[int] | None = None  # [channels, height, width] for image data (cnn, rnn models)
+    # random shifts (and small rotations) of training images, per batch, seeded (levers.data.augment)
+    augment: str = checked("none", one_of(*AUGMENTS))
     folds: int = checked(1, FOLDS)  # k >= 2: k-fold cross-validation (stratified for classes); the run returns the mean
     fold: int | None = None  # with folds > 1: null runs every fold, i runs fold i only
     # auto | true | false: hold the data set on the accelerator (no per-step copy)

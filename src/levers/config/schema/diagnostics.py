@@ -1,4 +1,5 @@
-"""Schemas of the `diagnostics` group: settings of `mode=lr_find | overfit | gradcheck` and `optimizer.lr=auto`."""
+"""Schemas of the `diagnostics` group: settings of `mode=lr_find | overfit | gradcheck | batch_size_find`,
+`optimizer.lr=auto` and `data.batch_size=auto`."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from typing import Any
 
 from levers.config.schema.checks import AT_LEAST_ONE, FRACTION, POSITIVE, above, at_least, checked, one_of
 
-MODES = ("train", "lr_find", "overfit", "gradcheck")
+MODES = ("train", "lr_find", "overfit", "gradcheck", "batch_size_find")
 LR_SUGGESTIONS = ("valley", "minimum_tenth", "steepest", "half_divergence")
+BATCH_SIZE_RULES = ("auto", "fits", "throughput")
 
 
 @dataclass
@@ -58,10 +60,28 @@ class GradcheckConfig:
 
 
 @dataclass
+class BatchSizeFindConfig:
+    """Full training steps (forward, backward, optimizer step) at doubling batch sizes, on the run's own device.
+
+    fits: the largest size that ran before an out-of-memory error, less `margin` (an accelerator's rule);
+    throughput: the smallest size whose rows/s is within `tolerance` of the best measured (small batches
+    generalize better; a CPU's rule); auto: fits on an accelerator, throughput on a CPU.
+    """
+
+    rule: str = checked("auto", one_of(*BATCH_SIZE_RULES))
+    start: int = checked(8, AT_LEAST_ONE)  # first size probed; then doubled
+    max: int = checked(4096, AT_LEAST_ONE)  # never more (nor more than the train split's rows)
+    steps: int = checked(8, at_least(2))  # training steps per size; the first is a warm-up, not timed
+    tolerance: float = checked(0.5, FRACTION)  # throughput: rows/s at least (1 - tolerance) x the best
+    margin: float = checked(0.1, FRACTION)  # fits: this fraction below the largest size that ran, when memory ran out
+
+
+@dataclass
 class DiagnosticsConfig:
     lr_find: LRFindConfig = field(default_factory=LRFindConfig)
     overfit: OverfitConfig = field(default_factory=OverfitConfig)
     gradcheck: GradcheckConfig = field(default_factory=GradcheckConfig)
+    batch_size_find: BatchSizeFindConfig = field(default_factory=BatchSizeFindConfig)
 
 
 OPTIONS: dict[str, dict[str, Any]] = {"diagnostics": {"diagnostics": DiagnosticsConfig}}
