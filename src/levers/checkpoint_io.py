@@ -1,6 +1,7 @@
 """Checkpoint files: written atomically, read back as data only.
 
-Writing: a kill at any moment leaves the previous file or the new one, never half.
+Writing: a kill at any moment leaves the previous file or the new one, never half; Ctrl-C or SIGTERM during a write
+takes effect right after it.
 Reading: only existing local files, and only with ``torch.load(weights_only=True)``, whose unpickler refuses any
 class or function that is not plain data (tensors, numbers, strings, containers). Lightning's own loader would
 fetch an ``http://`` path and unpickle it in full, which runs whatever code the file names.
@@ -10,7 +11,11 @@ from __future__ import annotations
 
 import pickle
 import re
+import signal
+import threading
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +37,39 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     comes through `load_checkpoint` (levers offers only strategies that read through it)."""
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any = None) -> None:
-        with atomic_write(path, "wb") as file:
+        with interrupts_held(), atomic_write(path, "wb") as file:
             torch.save(checkpoint, file)
 
     def load_checkpoint(self, path: str | Path, map_location: Any = None, weights_only: bool | None = None) -> dict:
         checkpoint = load_checkpoint(path, "ckpt_path", map_location=map_location or "cpu")
         contain_callback_paths(checkpoint, Path(path).resolve().parent)
         return checkpoint
+
+
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextmanager
+def interrupts_held() -> Iterator[None]:
+    """SIGINT and SIGTERM that arrive inside the block are delivered as it ends. A KeyboardInterrupt raised inside
+    torch.save makes its zip writer fail as well, and that RuntimeError, not the interrupt, would end the run, with
+    a traceback instead of exit 130. Python runs signal handlers in the main thread only, so only there is anything
+    held."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    arrived: list[int] = []
+    previous = {sig: signal.getsignal(sig) for sig in HELD_SIGNALS}
+    held = {sig: handler for sig, handler in previous.items() if handler is not None}  # None: not set from Python
+    for sig in held:
+        signal.signal(sig, lambda signum, _frame: arrived.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in held.items():
+            signal.signal(sig, handler)
+        for signum in arrived:
+            signal.raise_signal(signum)
 
 
 def contain_callback_paths(checkpoint: dict[str, Any], folder: Path) -> None:
