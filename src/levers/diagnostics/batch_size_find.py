@@ -29,13 +29,11 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import OmegaConf
 from pytorch_lightning.utilities.memory import garbage_collection_cuda, is_oom_error
 
 from levers.config.schema.diagnostics import BatchSizeFindConfig
 from levers.data.datamodule import TabularDataModule
-from levers.diagnostics import TrainerFactory
+from levers.diagnostics import TrainerFactory, record_in_saved_config
 from levers.errors import LeversConfigError
 from levers.io import write_json_atomic
 from levers.optim import Schedule
@@ -211,19 +209,6 @@ def choose_batch_size(
     result = find(settings, new_trainer, data, module)
     write_json_atomic(output_dir / "batch_size_find.json", result)
     data.use_batch_size(result["chosen"])
-    _record_in_saved_config(result["chosen"])
+    record_in_saved_config(KEY, result["chosen"])
     log.info("data.batch_size=auto: %s", describe(result))
     return {"batch_size": result["chosen"], "rule": result["rule"], "limited_by": result["limited_by"]}
-
-
-def _record_in_saved_config(size: int) -> None:
-    """Hydra saved `.hydra/config.yaml` before the run started; put the chosen number in place of `auto`
-    (as levers.diagnostics.lr_find does for the lr)."""
-    if not HydraConfig.initialized() or not HydraConfig.get().output_subdir:
-        return
-    hydra = HydraConfig.get()
-    path = Path(hydra.runtime.output_dir) / hydra.output_subdir / "config.yaml"
-    if path.exists():
-        saved = OmegaConf.load(path)
-        OmegaConf.update(saved, KEY, size)
-        OmegaConf.save(saved, path)

@@ -24,7 +24,6 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 from pytorch_lightning.tuner import Tuner
 
@@ -32,7 +31,7 @@ from levers.checkpoint_io import AtomicCheckpointIO
 from levers.config.location import config_dir
 from levers.config.schema.diagnostics import LRFindConfig
 from levers.config.schema.optimization import OptimizerConfig
-from levers.diagnostics import TrainerFactory
+from levers.diagnostics import TrainerFactory, record_in_saved_config
 from levers.errors import LeversConfigError
 from levers.io import write_json_atomic
 
@@ -291,21 +290,9 @@ def choose_lr(
     result = range_test(settings, new_trainer, data, probe)
     save(result, output_dir)
     lr = result["suggested_lr"]
-    _record_in_saved_config(lr)
+    record_in_saved_config("optimizer.lr", lr)
     log.info("optimizer.lr=auto: %s", describe(result))
     level = logging.INFO if result["trusted"] else logging.WARNING
     log.log(level, "optimizer.lr=auto: %s -> training with optimizer.lr=%.3g", verdict(result), lr)
     keys = ("suggestion", "trusted", "confidence", "doubts", "divergence_lr")
     return {"lr": lr, **{key: result[key] for key in keys}}
-
-
-def _record_in_saved_config(lr: float) -> None:
-    """Hydra saved `.hydra/config.yaml` before the run started; put the chosen number in place of `auto`."""
-    if not HydraConfig.initialized() or not HydraConfig.get().output_subdir:
-        return
-    hydra = HydraConfig.get()
-    path = Path(hydra.runtime.output_dir) / hydra.output_subdir / "config.yaml"
-    if path.exists():
-        saved = OmegaConf.load(path)
-        saved.optimizer.lr = lr
-        OmegaConf.save(saved, path)
