@@ -16,7 +16,6 @@ functions take the typed pieces they need (a loss choice, a model node, an optim
 from __future__ import annotations
 
 import copy
-import functools
 import logging
 import math
 import os
@@ -167,8 +166,15 @@ def output_dir(cfg: DictConfig) -> Path:
 
 
 def trainer_factory(cfg: DictConfig) -> TrainerFactory:
-    """The configured Trainer (no callbacks or loggers unless given), for a diagnostic that sets its own epochs."""
-    return functools.partial(instantiate, lightning_arguments(cfg.trainer))
+    """The configured Trainer for a diagnostic, which sets its own epochs and steps: by default no callbacks,
+    logger, checkpoints or model summary, and checkpoints (the Tuner's temporary one) read and written as a run's."""
+    arguments = lightning_arguments(cfg.trainer)
+
+    def new_trainer(**settings: Any) -> pl.Trainer:
+        quiet = {"callbacks": [], "logger": False, "enable_checkpointing": False, "enable_model_summary": False}
+        return instantiate(arguments, **{**quiet, "plugins": [AtomicCheckpointIO()], **settings})
+
+    return new_trainer
 
 
 def regularization_off(cfg: DictConfig) -> DictConfig:

@@ -82,9 +82,6 @@ def probe(
     timer = _StepTimer()
     trainer = new_trainer(
         callbacks=[timer],
-        logger=False,
-        enable_checkpointing=False,
-        enable_model_summary=False,
         enable_progress_bar=False,
         max_steps=steps,
         max_epochs=-1,

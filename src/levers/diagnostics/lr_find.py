@@ -27,7 +27,6 @@ import torch
 from omegaconf import OmegaConf
 from pytorch_lightning.tuner import Tuner
 
-from levers.checkpoint_io import AtomicCheckpointIO
 from levers.config.location import config_dir
 from levers.config.schema.diagnostics import LRFindConfig
 from levers.config.schema.optimization import OptimizerConfig
@@ -78,11 +77,6 @@ def range_test(
     The sweep sets every lr itself: the module's optimizer only needs a valid one to be built. `new_trainer` makes
     the run's configured Trainer with the sweep's own settings on top."""
     trainer = new_trainer(
-        callbacks=[],
-        logger=False,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-        plugins=[AtomicCheckpointIO()],  # the Tuner saves and restores the initial weights through it
         max_epochs=-1,
         min_epochs=None,
     )

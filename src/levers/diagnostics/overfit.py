@@ -23,7 +23,6 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 
-from levers.checkpoint_io import AtomicCheckpointIO
 from levers.config.schema.diagnostics import OverfitConfig
 from levers.data.batches import InMemoryBatches
 from levers.diagnostics import TrainerFactory
@@ -62,10 +61,6 @@ def run_overfit(settings: OverfitConfig, new_trainer: TrainerFactory, built: Any
     curve = EpochLosses()
     trainer = new_trainer(
         callbacks=[curve],
-        logger=False,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-        plugins=[AtomicCheckpointIO()],
         max_epochs=settings.max_epochs,
         min_epochs=None,
     )
