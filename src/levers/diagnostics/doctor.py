@@ -3,6 +3,7 @@
 Runs at the end of every training run (and after a diverged one), and as `levers doctor <run dir>`. It reads
 summary.json, metrics.csv, monitor.json (when the layer monitor was on) and the run's config (.hydra/config.yaml,
 else the loggers' hparams.yaml), applies the rules below, logs one line per finding and writes doctor.json.
+`levers doctor <run dir> --verify` then tries the top suggestions in short trial runs (levers.diagnostics.verify).
 Each rule's advice is data (levers.diagnostics.advice.Suggestion: key, value, reason, evidence), and every
 suggestion is composed against the run's own config before it is shown: one this run cannot take is dropped
 (and listed in doctor.json under `rejected`). Directions are fixed by the evidence: a diverged run or one whose
@@ -12,6 +13,7 @@ epochs. No Lightning and no torch import: it must start fast.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import logging
@@ -26,6 +28,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from levers.diagnostics.advice import Suggestion, rejection, run_overrides
+from levers.diagnostics.verify import DEFAULT_EPOCHS, DEFAULT_TOP, UnsafeOverrides, verdict_lines, verify
 from levers.io import write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -367,13 +370,47 @@ def advise(run_dir: str | Path, facts: dict[str, Any] | None = None) -> list[Adv
 
 
 def main(argv: list[str]) -> int:
-    """`levers doctor <run dir>`: prints the advice; exit 0 (advice or none), 2 when the directory is no run."""
-    if len(argv) != 1 or not (Path(argv[0]) / "summary.json").exists():
-        print("usage: levers doctor <run dir>   (a directory with summary.json)", file=sys.stderr)
+    """`levers doctor <run dir> [--verify]`: prints the advice (and with --verify, which of it helped in a trial);
+    exit 0 (advice or none), 2 when the directory is no run or its overrides cannot be replayed."""
+    parser = argparse.ArgumentParser(prog="levers doctor", description="Advice from a run directory's files.")
+    parser.add_argument("run_dir", type=Path, help="a run directory (with summary.json)")
+    parser.add_argument("--verify", action="store_true", help="rerun the run with each top suggestion applied")
+    parser.add_argument("--top", type=_positive, default=DEFAULT_TOP, help="suggestions to try (default 3)")
+    parser.add_argument("--epochs", type=_positive, default=DEFAULT_EPOCHS, help="each trial's budget (default 10)")
+    args = parser.parse_args(argv)
+    if not (args.run_dir / "summary.json").exists():
+        usage = "usage: levers doctor <run dir> [--verify] [--top K] [--epochs N]"
+        print(f"{usage}   ({args.run_dir} has no summary.json: no run directory)", file=sys.stderr)
         return 2
-    advice = advise(argv[0])
+    advice = advise(args.run_dir)
     for item in advice:
         print(f"doctor: {item.line()}")
     if not advice:
         print("doctor: no problems found")
+    if args.verify and advice:
+        return _verify(args.run_dir, advice, args.top, args.epochs)
     return 0
+
+
+def _verify(run_dir: Path, advice: list[Advice], top: int, epochs: int) -> int:
+    overrides = run_overrides(run_dir)
+    if overrides is None:
+        print(f"levers doctor: {run_dir} has no .hydra/overrides.yaml to rerun the run from", file=sys.stderr)
+        return 2
+    try:
+        verified = verify(run_dir, overrides, [s for item in advice for s in item.suggestions], top, epochs)
+    except UnsafeOverrides as error:
+        print(f"levers doctor: {error}", file=sys.stderr)
+        return 2
+    report = _read_json(run_dir / "doctor.json")
+    write_json_atomic(run_dir / "doctor.json", {**report, "verified": verified})
+    for line in verdict_lines(verified):
+        print(line)
+    return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not allowed: a whole number >= 1")
+    return value
