@@ -8,6 +8,9 @@ class LeversConfigError(ValueError):
         self.key, self.value, self.allowed = key, value, allowed
         super().__init__(f"{key}={value!r} is not allowed: {allowed}")
 
+    def __reduce__(self) -> tuple:  # the three fields, not the message: travels between processes (launchers, DDP)
+        return type(self), (self.key, self.value, self.allowed)
+
 
 class LeversRunFailed(RuntimeError):
     """A run or a diagnostic that reached a verdict of failure; the message says what and which lever to try.

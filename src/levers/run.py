@@ -40,7 +40,7 @@ from levers.crossval import cross_validate
 from levers.data.datamodule import TabularDataModule
 from levers.data.task import TaskSpec
 from levers.diagnostics import batch_size_find, doctor, gradcheck, lr_find, overfit
-from levers.distributed import check_launch
+from levers.distributed import check_launch, spawn_job_ranks, spawns_job_ranks
 from levers.errors import LeversRunFailed
 from levers.logging_setup import lightning_info_on_console
 from levers.serving.checkpoint import ServingState, check_fits_data, recipe_of
@@ -103,6 +103,8 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
 
     `extra_callbacks` are added to the configured ones (for use from Python: notebooks, tests).
     """
+    if spawns_job_ranks(cfg.trainer):  # a DDP job of a multirun: its own ranks, each back in this function
+        return spawn_job_ranks(train, cfg, cfg.trainer)
     start_key = "resume" if cfg.get("resume") else "ckpt_path"  # the saved config of a resumed run has neither
     cfg, start_from = resume_point(cfg)
     validate_config(cfg)

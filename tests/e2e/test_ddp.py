@@ -47,3 +47,36 @@ def test_two_process_ddp_matches_one_process_and_writes_one_run_directory(make_c
     assert summary["best_value"] == pytest.approx(expected["best_value"], abs=TOLERANCE)
     for name, value in expected["test"].items():
         assert summary["test"][name] == pytest.approx(value, abs=TOLERANCE), name
+
+
+GRID = {"optimizer.lr": ("0.005", "0.01"), "model.depth": ("1", "2")}
+
+
+def test_a_multirun_of_ddp_jobs_runs_each_job_as_its_own_two_process_run_with_its_single_run_metrics(
+    make_cfg, tmp_path
+):
+    sweep = tmp_path / "sweep"
+    grid = [f"{key}={','.join(values)}" for key, values in GRID.items()]
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), "-m", *SAME_RUN, "trainer=ddp_cpu", "data.batch_size=16", *grid,
+         f"hydra.sweep.dir={sweep}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    jobs = sorted(path.parent for path in sweep.glob("*/summary.json"))
+    assert [job.name for job in jobs] == ["0", "1", "2", "3"]  # one run directory per job, nothing else
+    for job in jobs:
+        assert "MEMBER: 2/2" in (job / "train_ddp_process_1.log").read_text()  # the job's second rank joined
+        overrides = [line.removeprefix("- ") for line in (job / ".hydra" / "overrides.yaml").read_text().splitlines()]
+        chosen = [item for item in overrides if item.split("=")[0] in GRID]
+        alone = make_cfg(*SAME_RUN, "trainer=cpu", "data.batch_size=32", *chosen)
+        train(alone)
+        expected = json.loads((Path(alone.paths.output_dir) / "summary.json").read_text())
+        summary = json.loads((job / "summary.json").read_text())
+        assert summary["status"] == "completed", chosen
+        assert summary["best_value"] == pytest.approx(expected["best_value"], abs=TOLERANCE), chosen
+        assert summary["test"]["test/acc"] == pytest.approx(expected["test"]["test/acc"], abs=TOLERANCE), chosen

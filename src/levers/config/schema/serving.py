@@ -21,6 +21,7 @@ DataOverrides = dataclasses.make_dataclass(
     "DataOverrides",
     [(f.name, Any, None) for f in dataclasses.fields(TableDataConfig) if f.name not in ("name", "source")],
 )
+DataOverrides.__module__ = __name__  # pickles by name: Hydra's config store travels to a DDP job's ranks
 
 
 @dataclass
