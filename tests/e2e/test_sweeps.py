@@ -128,6 +128,7 @@ def test_a_killed_optuna_sweep_rerun_ends_with_exactly_its_budget_of_trials(tmp_
 
     study = optuna.load_study(study_name="levers", storage=f"sqlite:///{db}")
     states = [trial.state for trial in study.trials]
+    assert len(states) == 6, f"{states}\n{output[-3000:]}"  # what the rerun said, should it stop short
     killed, retry = study.trials[3], study.trials[4]
     assert states.count(TrialState.COMPLETE) == 5 and states.count(TrialState.FAIL) == 1 and len(states) == 6
     assert killed.state == TrialState.FAIL  # stale: marked FAIL on resume ...

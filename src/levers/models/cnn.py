@@ -6,13 +6,18 @@ section 1); the classifier after global average pooling keeps it that way.
 
 from __future__ import annotations
 
+import logging
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from levers.errors import LeversConfigError
 from levers.models.activations import make_activation
+from levers.models.compound_scaling import ALPHA, BETA, GAMMA, compound_scale
 from levers.models.init import initialize, resolve_scheme
 
+log = logging.getLogger(__name__)
 POOLS = ("max", "avg", "none")
 HEADS = ("avg", "flatten")
 
@@ -35,16 +40,22 @@ class CNN(nn.Module):
         init_distribution: str = "uniform",
         bias_init: float = 0.0,
         head: str = "avg",
+        scale: float = 0.0,
+        scale_depth: float = ALPHA,
+        scale_width: float = BETA,
+        scale_resolution: float = GAMMA,
     ) -> None:
         super().__init__()
         self.image_shape = _checked_shape(image_shape, in_features)
+        scaled = compound_scale(channels, self.image_shape[1:], scale, scale_depth, scale_width, scale_resolution)
+        channels, self.resolution = scaled.channels, scaled.resolution
         if pool not in POOLS:
             raise LeversConfigError("model.pool", pool, f"one of {', '.join(POOLS)}")
         if head not in HEADS:
             raise LeversConfigError("model.head", head, f"one of {', '.join(HEADS)}")
         scheme = resolve_scheme(init, activation)
         layers: list[nn.Module] = []
-        in_channels, (height, width) = self.image_shape[0], self.image_shape[1:]
+        in_channels, (height, width) = self.image_shape[0], self.resolution
         for out_channels in channels:
             conv = nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=not batchnorm)
             initialize(conv, scheme, init_distribution, bias_init)
@@ -62,10 +73,17 @@ class CNN(nn.Module):
         self.hidden = nn.Sequential(*layers, reduce, nn.Flatten(), nn.Dropout(dropout))
         self.head = nn.Linear(code_size, out_features)
         initialize(self.head, resolve_scheme(init, "linear"), init_distribution, 0.0)
+        if scale:
+            size = sum(p.numel() for p in self.parameters())
+            log.info("compound scaling phi=%g: %d blocks %s, input %dx%d, %d parameters", scale, len(channels),
+                     list(channels), *self.resolution, size)  # fmt: skip
 
     def encode(self, features: torch.Tensor) -> torch.Tensor:
         """The hidden code the head reads (what an activity penalty acts on)."""
-        return self.hidden(features.reshape(-1, *self.image_shape))
+        images = features.reshape(-1, *self.image_shape)
+        if tuple(images.shape[-2:]) != self.resolution:  # compound scaling's resolution: the network sees more pixels
+            images = F.interpolate(images, size=self.resolution, mode="bilinear", align_corners=False)
+        return self.hidden(images)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.head(self.encode(features))

@@ -15,9 +15,11 @@ from levers.config.schema.checks import (
     INIT_DISTRIBUTION,
     MAX_DEPTH,
     MAX_WIDTH,
+    NON_NEGATIVE,
     SHAPE,
     ChoiceOf,
     above,
+    at_least,
     checked,
     follows,
     int_in,
@@ -60,6 +62,10 @@ class CNNConfig:
     kernel_size: int = 3
     pool: str = "max"  # max | avg | none (2x2 after each block while the map is >= 4 wide)
     head: str = "avg"  # avg: global average pool (size-independent) | flatten: keep the map's layout
+    scale: float = checked(0.0, NON_NEGATIVE)  # compound scaling's phi: depth, width, resolution grow together
+    scale_depth: float = checked(1.2, at_least(1))  # alpha: blocks x alpha^phi (EfficientNet's published bases)
+    scale_width: float = checked(1.1, at_least(1))  # beta: channels x beta^phi
+    scale_resolution: float = checked(1.15, at_least(1))  # gamma: input height and width x gamma^phi
     activation: str = checked("relu", ACTIVATION)
     dropout: float = checked(follows(DROPOUT), FRACTION)
     batchnorm: bool = True
