@@ -148,7 +148,7 @@ def test_two_optuna_workers_started_together_on_a_fresh_sqlite_file_share_the_st
     results = [finish(worker) for worker in workers]
     assert [code for code, _ in results] == [0, 0], results
     study = optuna.load_study(study_name="levers", storage=storage)
-    assert 4 <= len(study.trials) <= 5  # one budget; a worker asking in the same instant may add one
+    assert len(study.trials) == 4  # one budget: workers count and ask under a lock file beside the database
     assert all(trial.state == TrialState.COMPLETE for trial in study.trials)
     jobs = [sorted(int(p.name) for p in sweep.iterdir() if p.is_dir()) for sweep in sweeps]
     assert all(jobs) and sorted(jobs[0] + jobs[1]) == [trial.number for trial in study.trials]  # both contributed

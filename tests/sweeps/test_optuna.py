@@ -151,3 +151,17 @@ def test_a_storage_that_cannot_be_opened_fails_at_once_rather_than_being_retried
     with pytest.raises(OperationalError, match="unable to open database file"):
         _retry_races(lambda: optuna.storages.RDBStorage(url))
     assert time.monotonic() - started < 5
+
+
+def test_a_journal_file_storage_holds_the_study_for_clusters_without_a_database(tmp_path, monkeypatch):
+    from hydra_plugins.levers_sweepers.optuna_sweeper import open_storage
+
+    url = f"journal://{tmp_path / 'study.log'}"  # journal:///abs/path
+    code = run_multirun(monkeypatch, tmp_path / "sweep", "hparams_search=optuna", f"hydra.sweeper.storage={url}",
+                        "hydra.sweeper.n_trials=2", *SMALL_SPACE)  # fmt: skip
+    storage = open_storage(url)
+    assert code == 0 and isinstance(storage, optuna.storages.JournalStorage)
+    study = optuna.load_study(study_name="levers", storage=storage)
+    assert [trial.state for trial in study.trials] == [TrialState.COMPLETE] * 2
+    assert all(trial.intermediate_values for trial in study.trials)  # the jobs reported through the journal too
+    assert not list(tmp_path.glob("*.lock"))  # the budget lock file is gone once released

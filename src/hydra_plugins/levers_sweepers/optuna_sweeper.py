@@ -10,6 +10,8 @@ and nothing can be pruned. The search-space syntax here is the same as its (`tag
 
 Faults and concurrency (issue 12), with Optuna's own machinery wherever it has some:
 - `n_trials` is the study's total budget (`budget_used`): rerunning a command tops the study up to n_trials.
+  Workers count and ask under one lock (`budget_lock`: PostgreSQL's advisory lock, a lock file for sqlite and
+  journal files), so workers started together end with exactly n_trials; each ends once every trial has ended.
 - The sweeper records a heartbeat for each trial in flight (Optuna's heartbeat thread, as `study.optimize` does);
   a trial whose worker died stops beating and, `grace_period` later, the next sweep on that storage marks it FAIL
   and re-queues its parameters once (`optuna.storages.fail_stale_trials`, `RetryHeartbeatStaleTrialCallback`).
@@ -87,12 +89,19 @@ class OptunaSweeper(Sweeper):
         fixed, space = search_space(parser.parse_overrides([f"{k}={v}" for k, v in self.params.items()] + arguments))
         study, storage = self._study(optuna, sweep_dir)
         fail_stale_trials(study)
+        used = budget_used(study.get_trials(deepcopy=False))
         log.info("study %r in %s: %d of its %d trial(s) done or running", study.study_name,
-                 self._storage(sweep_dir), budget_used(study.get_trials(deepcopy=False)), self.n_trials)  # fmt: skip
+                 shown(self._storage(sweep_dir)), used, self.n_trials)  # fmt: skip
         returns: list[Sequence[JobReturn]] = []
-        while (remaining := self._trials_to_run(study)) > 0:
+        while True:
             with ExitStack() as heartbeats:
-                trials = [self._ask(study, storage, space, heartbeats) for _ in range(min(self.n_jobs, remaining))]
+                with budget_lock(self._storage(sweep_dir), self.study_name):  # count and ask as one step
+                    remaining = self._trials_to_run(study)
+                    trials = [self._ask(study, storage, space, heartbeats) for _ in range(min(self.n_jobs, remaining))]
+                if not trials:
+                    if not self._wait_for_other_workers(study, storage):
+                        break
+                    continue
                 batch = [[*fixed, *trial_overrides(trial), *self._trial_env(trial, sweep_dir)] for trial in trials]
                 self.validate_batch_is_legal(batch)
                 results = self._launch_named_by_trial(batch, [trial.number for trial in trials])
@@ -111,6 +120,23 @@ class OptunaSweeper(Sweeper):
         trials = study.get_trials(deepcopy=False)
         waiting = sum(trial.state == TrialState.WAITING for trial in trials)
         return max(self.n_trials - budget_used(trials), waiting)
+
+    def _wait_for_other_workers(self, study: Any, storage: Any) -> bool:
+        """The budget is spent but other workers' trials still run: wait (True) rather than end, so that a worker ends
+        when the whole study has, and its report in a shared sweep dir covers every trial; a dead worker's trial goes
+        stale and is re-queued for this one. False: nothing runs (or no heartbeat tells a live trial from a dead)."""
+        from optuna.storages._heartbeat import is_heartbeat_enabled
+        from optuna.trial import TrialState
+
+        running = sum(trial.state == TrialState.RUNNING for trial in study.get_trials(deepcopy=False))
+        if not running or not is_heartbeat_enabled(storage):
+            return False
+        if not getattr(self, "_waiting", False):
+            log.info("budget spent; waiting for %d trial(s) other workers are running", running)
+            self._waiting = True
+        time.sleep(min(self.heartbeat_interval, 1))
+        fail_stale_trials(study)
+        return True
 
     def _launch_named_by_trial(self, batch: list[list[str]], numbers: list[int]) -> Sequence[JobReturn]:
         """Job directories named by trial number, so a resumed sweep in the same directory overwrites nothing. A
@@ -135,11 +161,11 @@ class OptunaSweeper(Sweeper):
         return self.storage or f"sqlite:///{(sweep_dir / 'optuna.db').resolve()}"
 
     def _study(self, optuna: Any, sweep_dir: Path) -> tuple[Any, Any]:
-        """The study and its RDB storage, with heartbeats and the re-queueing of trials whose worker died."""
+        """The study and its storage (RDB: with heartbeats and the re-queueing of trials whose worker died)."""
         direction = self.direction or ("maximize" if self.config.get("monitor_mode") == "max" else "minimize")
         with quiet_heartbeat_warnings():
             retry = optuna.storages.RetryHeartbeatStaleTrialCallback(self.max_retry) if self.max_retry else None
-            storage = _retry_races(lambda: optuna.storages.RDBStorage(
+            storage = _retry_races(lambda: open_storage(
                 self._storage(sweep_dir), heartbeat_interval=self.heartbeat_interval, grace_period=self.grace_period,
                 heartbeat_stale_trial_callback=retry))  # fmt: skip
         study = _retry_races(lambda: optuna.create_study(
@@ -156,6 +182,78 @@ class OptunaSweeper(Sweeper):
             f"{'' if name in declared else '+'}hydra.job.env_set.{name}='{values[key]}'"
             for key, name in TRIAL_ENV.items()
         ]
+
+
+JOURNAL = "journal:"
+
+
+def open_storage(url: str, **heartbeat: Any) -> Any:
+    """`journal:///shared/fs/study.log` (or `journal:relative.log`): Optuna's JournalStorage on a file, for clusters
+    with a shared filesystem and no database (no heartbeats: a killed worker's trial stays RUNNING and counts);
+    anything else: an SQLAlchemy URL for Optuna's RDBStorage (sqlite, postgresql, mysql), with the heartbeat."""
+    import optuna
+
+    if url.startswith(JOURNAL):
+        from optuna.storages.journal import JournalFileBackend
+
+        return optuna.storages.JournalStorage(JournalFileBackend(_journal_path(url)))
+    return optuna.storages.RDBStorage(sqlalchemy_url(url), **heartbeat)
+
+
+def sqlalchemy_url(url: str) -> str:
+    """A bare `postgresql://` URL runs on psycopg 3 (`levers[sweeps]` installs it): SQLAlchemy 2.1's default driver
+    for it, while 2.0's is psycopg2. A URL naming its driver (`postgresql+psycopg2://`) is kept."""
+    return "postgresql+psycopg://" + url.removeprefix("postgresql://") if url.startswith("postgresql://") else url
+
+
+def shown(url: str) -> str:
+    """The storage URL for a log line, its password (postgresql://user:secret@host/db) masked."""
+    if url.startswith(JOURNAL):
+        return url
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _journal_path(url: str) -> str:
+    return url.removeprefix(JOURNAL).removeprefix("//")  # journal:///abs/path -> /abs/path
+
+
+@contextmanager
+def budget_lock(url: str, study_name: str) -> Iterator[None]:
+    """Held while a worker counts the study's trials and asks for new ones, so that workers started together never
+    both take the budget's last trial: PostgreSQL's advisory lock on the study's name, or a lock file beside a
+    sqlite or journal file (Optuna's, safe on NFS). Other databases: no lock (a worker asking in the same instant
+    may add a trial or n_jobs over the budget)."""
+    if url.startswith(JOURNAL) or (url.startswith("sqlite:///") and ":memory:" not in url):
+        from optuna.storages.journal import JournalFileOpenLock
+
+        path = _journal_path(url) if url.startswith(JOURNAL) else url.removeprefix("sqlite:///")
+        lock = JournalFileOpenLock(f"{path}.budget")
+        lock.acquire()
+        try:
+            yield
+        finally:
+            lock.release()
+    elif url.split(":", 1)[0].split("+")[0] == "postgresql":
+        import hashlib
+
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.pool import NullPool
+
+        key = int.from_bytes(hashlib.sha256(f"levers:{study_name}".encode()).digest()[:8], "big", signed=True)
+        engine = create_engine(sqlalchemy_url(url), poolclass=NullPool)
+        try:
+            with engine.connect() as connection:  # a session lock: released with the connection if the worker dies
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+                try:
+                    yield
+                finally:
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+        finally:
+            engine.dispose()
+    else:
+        yield
 
 
 def search_space(overrides: list[Override]) -> tuple[list[str], dict[str, Any]]:

@@ -6,6 +6,7 @@ names what was drawn (`curve-<job>-<metric>`, `band-<metric>`, `final-<job>`...)
 
 from __future__ import annotations
 
+import io
 import math
 import re
 from dataclasses import dataclass, field
@@ -458,10 +459,15 @@ def _status_handles(statuses: set[str]) -> list:
 def save_chart(fig, out_dir: Path, name: str, title: str, series: list[str]) -> Chart:
     import matplotlib.pyplot as plt
 
+    from levers.io import atomic_write
+
     png = out_dir / f"{name}.png"
-    fig.savefig(png, dpi=DPI)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, dpi=DPI, format="png")
     plt.close(fig)
-    return Chart(name, title, png, png.read_bytes(), tuple(series))
+    with atomic_write(png, "wb") as handle:  # atomic: workers sharing a sweep dir report together
+        handle.write(buffer.getvalue())
+    return Chart(name, title, png, buffer.getvalue(), tuple(series))
 
 
 def job_label(job: Job, keys: list[str], value: bool = True) -> str:

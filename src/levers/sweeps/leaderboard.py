@@ -90,7 +90,9 @@ def rank_jobs(jobs: list[Job]) -> Leaderboard:
 
 
 def write_csv(board: Leaderboard, path: Path) -> None:
-    with path.open("w", newline="") as handle:
+    from levers.io import atomic_write
+
+    with atomic_write(path, newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(board.header())
         writer.writerows(board.rows())

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 
-from hydra_plugins.levers_sweepers.optuna_sweeper import TRIAL_ENV
+from hydra_plugins.levers_sweepers.optuna_sweeper import TRIAL_ENV, open_storage
 
 
 class OptunaPruning(pl.Callback):
@@ -48,5 +48,5 @@ def current_trial() -> Any:
 
     pruner = instantiate(HydraConfig.get().sweeper.pruner) if HydraConfig.initialized() else None
     env = {key: os.environ[name] for key, name in TRIAL_ENV.items()}
-    study = optuna.load_study(study_name=env["study"], storage=env["storage"], pruner=pruner)
+    study = optuna.load_study(study_name=env["study"], storage=open_storage(env["storage"]), pruner=pruner)
     return optuna.trial.Trial(study, int(env["trial"]))

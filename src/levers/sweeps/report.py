@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from levers.io import atomic_write
 from levers.sweeps.charts import Chart
 from levers.sweeps.jobs import is_failure, load_jobs
 from levers.sweeps.leaderboard import Leaderboard, rank_jobs, to_markdown, to_text, write_csv
@@ -58,12 +59,14 @@ def build_report(sweep_dir: str | Path) -> Report:
         raise FileNotFoundError(f"no job directories (with .hydra/ or summary.json) in {root}")
     board = rank_jobs(jobs)
     write_csv(board, root / "leaderboard.csv")
-    (root / "leaderboard.md").write_text(to_markdown(board))
+    with atomic_write(root / "leaderboard.md") as handle:  # atomic: workers sharing a sweep dir report together
+        handle.write(to_markdown(board))
     importances, why_not = param_importances(board)
     configs = group_repeats(board)
     charts = draw_charts(board, root, importances, configs)
     page = render_page(board, charts, str(root), importances, why_not, configs)
-    (root / "report.html").write_text(page)
+    with atomic_write(root / "report.html") as handle:
+        handle.write(page)
     files = [root / "leaderboard.csv", root / "leaderboard.md", root / "report.html", *(c.png for c in charts)]
     return Report(board, files, charts, importances)
 
