@@ -197,6 +197,10 @@ def _run_rank(
     except (LeversConfigError, LeversRunFailed) as error:
         results.put(("error", portable(error)))
         raise
+    except Exception as error:
+        if type(error).__name__ == "TrialPruned":  # Optuna's verdict, the same on every rank: the sweep records it
+            results.put(("error", error))
+        raise
     if local_rank == 0:
         results.put(("result", value))
 

@@ -12,6 +12,7 @@ import pytest
 
 from levers.run import train
 from tests.conftest import FAST, ROOT
+from tests.e2e.test_shared_study import PRUNE_AFTER_TWO_EPOCHS
 
 pytestmark = pytest.mark.slow
 # 596 digits leave 416 train rows: 13 batches of 32 in one process, or 13 of 16 on each of two ranks. DDP averages
@@ -80,3 +81,21 @@ def test_a_multirun_of_ddp_jobs_runs_each_job_as_its_own_two_process_run_with_it
         assert summary["status"] == "completed", chosen
         assert summary["best_value"] == pytest.approx(expected["best_value"], abs=TOLERANCE), chosen
         assert summary["test"]["test/acc"] == pytest.approx(expected["test"]["test/acc"], abs=TOLERANCE), chosen
+
+
+def test_an_optuna_trial_run_as_ddp_is_pruned_on_every_rank_and_recorded_as_pruned(tmp_path):
+    # rank 0 alone reports to the trial; were it alone to stop, rank 1 would wait in its next all-reduce
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), "-m", "hparams_search=optuna", "hydra.sweeper.n_trials=2",
+         "trainer=ddp_cpu", "data.limit=596", "data.batch_size=16", *PRUNE_AFTER_TWO_EPOCHS,
+         f"hydra.sweep.dir={tmp_path / 'sweep'}", f"hydra.sweeper.storage=sqlite:///{tmp_path / 'study.db'}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    summaries = [json.loads(path.read_text()) for path in sorted((tmp_path / "sweep").glob("*/summary.json"))]
+    assert [s["status"] for s in summaries] == ["pruned", "pruned"]
+    assert all(s["error"].startswith("TrialPruned: pruned at epoch 1") for s in summaries)

@@ -17,24 +17,34 @@ from hydra_plugins.levers_sweepers.optuna_sweeper import TRIAL_ENV, open_storage
 
 
 class OptunaPruning(pl.Callback):
-    """A no-op outside an Optuna sweep; `fold` > 0 (later folds of k-fold) reports nothing, so steps stay epochs."""
+    """A no-op outside an Optuna sweep; `fold` > 0 (later folds of k-fold) reports nothing, so steps stay epochs.
+
+    In a DDP job rank 0 reports and decides, and every rank learns the verdict (a broadcast), so all ranks stop
+    together: one rank leaving the loop alone would leave the others waiting in their next all-reduce."""
 
     def __init__(self, monitor: str, fold: int | None = None) -> None:
         self.monitor, self.fold = monitor, fold
         self.trial: Any = None
+        self.active = False
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self.fold in (None, 0) and trainer.is_global_zero:
+        self.active = self.fold in (None, 0) and bool(os.environ.get(TRIAL_ENV["trial"]))  # the same on every rank
+        if self.active and trainer.is_global_zero:
             self.trial = current_trial()
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         value = trainer.callback_metrics.get(self.monitor)
-        if self.trial is None or trainer.sanity_checking or value is None:
+        if not self.active or trainer.sanity_checking or value is None:
             return
         import optuna
 
-        self.trial.report(float(value), step=trainer.current_epoch)
-        if self.trial.should_prune():
+        prune = False
+        if self.trial is not None:
+            self.trial.report(float(value), step=trainer.current_epoch)
+            prune = self.trial.should_prune()
+        if trainer.world_size > 1:
+            prune = trainer.strategy.broadcast(prune, src=0)
+        if prune:
             raise optuna.TrialPruned(f"pruned at epoch {trainer.current_epoch}: {self.monitor}={float(value):.4g}")
 
 
