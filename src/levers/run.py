@@ -103,7 +103,7 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> float
 
     `extra_callbacks` are added to the configured ones (for use from Python: notebooks, tests).
     """
-    if spawns_job_ranks(cfg.trainer):  # a DDP job of a multirun: its own ranks, each back in this function
+    if spawns_job_ranks(cfg.trainer):  # a DDP job of a multirun (no extra callbacks): its ranks run this function
         return spawn_job_ranks(train, cfg, cfg.trainer)
     start_key = "resume" if cfg.get("resume") else "ckpt_path"  # the saved config of a resumed run has neither
     cfg, start_from = resume_point(cfg)
