@@ -319,13 +319,14 @@ def budget_used(trials: Sequence[Any]) -> int:
 def _retry_races(make: Callable[[], T], attempts: int = 20) -> T:
     """`make()`, again after a short random pause when it lost a race against another worker: processes opening a
     fresh database at once both try to create Optuna's tables (sqlite: "table version_info already exists") or
-    find it locked. The next attempt finds the winner's tables and study."""
-    from sqlalchemy.exc import IntegrityError, OperationalError
+    find it locked; PostgreSQL: 'type "studydirection" already exists', a ProgrammingError). The next attempt finds
+    the winner's tables and study."""
+    from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
     for attempt in itertools.count(1):
         try:
             return make()
-        except (OperationalError, IntegrityError) as error:
+        except (OperationalError, IntegrityError, ProgrammingError) as error:
             if attempt >= attempts or not _lost_a_race(error):
                 raise
             log.info("storage busy (%s); retrying", type(error).__name__)
