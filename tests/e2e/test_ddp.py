@@ -22,6 +22,20 @@ SAME_RUN = [*FAST, "data.limit=596", "regularization=none", "trainer.max_epochs=
 TOLERANCE = 1e-4  # float32 all-reduce sums in a different order than one process does
 
 
+def train_py(*args: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
+    """`python train.py ...` with this checkout's levers (whatever is installed), asserted to exit 0."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
 def test_two_process_ddp_matches_one_process_and_writes_one_run_directory(make_cfg, tmp_path):
     single = make_cfg(*SAME_RUN, "trainer=cpu", "data.batch_size=32")
     train(single)
@@ -29,15 +43,7 @@ def test_two_process_ddp_matches_one_process_and_writes_one_run_directory(make_c
 
     workdir = tmp_path / "ddp"
     workdir.mkdir()
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "train.py"), *SAME_RUN, "trainer=ddp_cpu", "data.batch_size=16", "verbose=true"],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},  # this checkout's levers, whatever is installed
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    result = train_py(*SAME_RUN, "trainer=ddp_cpu", "data.batch_size=16", "verbose=true", cwd=workdir)
     assert "MEMBER: 2/2" in result.stdout + result.stderr  # a second process really joined
     (run,) = (workdir / "outputs" / "runs").iterdir()
     assert list(workdir.rglob("summary.json")) == [run / "summary.json"]
@@ -58,16 +64,8 @@ def test_a_multirun_of_ddp_jobs_runs_each_job_as_its_own_two_process_run_with_it
 ):
     sweep = tmp_path / "sweep"
     grid = [f"{key}={','.join(values)}" for key, values in GRID.items()]
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "train.py"), "-m", *SAME_RUN, "trainer=ddp_cpu", "data.batch_size=16", *grid,
-         f"hydra.sweep.dir={sweep}"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    train_py("-m", *SAME_RUN, "trainer=ddp_cpu", "data.batch_size=16", *grid, f"hydra.sweep.dir={sweep}",
+             cwd=tmp_path, timeout=600)  # fmt: skip
     jobs = sorted(path.parent for path in sweep.glob("*/summary.json"))
     assert [job.name for job in jobs] == ["0", "1", "2", "3"]  # one run directory per job, nothing else
     for job in jobs:
@@ -85,17 +83,9 @@ def test_a_multirun_of_ddp_jobs_runs_each_job_as_its_own_two_process_run_with_it
 
 def test_an_optuna_trial_run_as_ddp_is_pruned_on_every_rank_and_recorded_as_pruned(tmp_path):
     # rank 0 alone reports to the trial; were it alone to stop, rank 1 would wait in its next all-reduce
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "train.py"), "-m", "hparams_search=optuna", "hydra.sweeper.n_trials=2",
-         "trainer=ddp_cpu", "data.limit=596", "data.batch_size=16", *PRUNE_AFTER_TWO_EPOCHS,
-         f"hydra.sweep.dir={tmp_path / 'sweep'}", f"hydra.sweeper.storage=sqlite:///{tmp_path / 'study.db'}"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    train_py("-m", "hparams_search=optuna", "hydra.sweeper.n_trials=2", "trainer=ddp_cpu", "data.limit=596",
+             "data.batch_size=16", *PRUNE_AFTER_TWO_EPOCHS, f"hydra.sweep.dir={tmp_path / 'sweep'}",
+             f"hydra.sweeper.storage=sqlite:///{tmp_path / 'study.db'}", cwd=tmp_path)  # fmt: skip
     summaries = [json.loads(path.read_text()) for path in sorted((tmp_path / "sweep").glob("*/summary.json"))]
     assert [s["status"] for s in summaries] == ["pruned", "pruned"]
     assert all(s["error"].startswith("TrialPruned: pruned at epoch 1") for s in summaries)
