@@ -114,6 +114,7 @@ def build_module(
         l1=cfg.regularization.l1,
         l1_activity=cfg.regularization.l1_activity,
         target_names=target_columns(cfg.data.get("target"), task),
+        backbone_lr_mult=cfg.optimizer.get("backbone_lr_mult", 1.0),  # absent from the config of older runs
     )
 
 

@@ -23,6 +23,7 @@ KNOWN_NOISE = (
     r"The number of training batches .* is smaller than the logging interval.*",  # we log per epoch
     r".*does not have many workers.*",  # batches come from memory, not DataLoader workers
     r".*self.log\('(val|test)/.*sync_dist=True.*",  # under DDP every rank evaluates the whole val/test split
+    r"Found \d+ module\(s\) in eval mode at the start of training.*",  # model.freeze: frozen blocks stay in eval
 )
 
 

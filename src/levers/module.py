@@ -36,6 +36,7 @@ class LitModel(pl.LightningModule):
         l1: float = 0.0,
         l1_activity: float = 0.0,
         target_names: tuple[str, ...] = (),
+        backbone_lr_mult: float = 1.0,
     ) -> None:
         super().__init__()
         self.net, self.loss_fn, self.loss_name, self.task = net, loss.module, loss.name, task
@@ -43,6 +44,7 @@ class LitModel(pl.LightningModule):
         self.feature_scaler, self.target_scaler = feature_scaler, target_scaler
         self.optimizer_factory, self.schedule = optimizer, scheduler
         self.l1, self.l1_activity = l1, l1_activity
+        self.backbone_lr_mult = backbone_lr_mult
         metrics = build_metrics(task, target_names=target_names)
         self.val_metrics = metrics.clone(prefix="val/")
         self.test_metrics = metrics.clone(prefix="test/")
@@ -125,6 +127,11 @@ class LitModel(pl.LightningModule):
             return output.softmax(dim=-1), target
         return self.target_scaler.inverse(output).squeeze(-1), self.target_scaler.inverse(target).squeeze(-1)
 
+    def trained_parameters(self) -> Any:
+        """What the optimizer steps: a network with parameter groups (model=backbone) says which, at what lr."""
+        groups = getattr(self.net, "parameter_groups", None)
+        return self.parameters() if groups is None else groups(self.backbone_lr_mult)
+
     def configure_optimizers(self) -> dict[str, Any]:
         if self.schedule.interval != "step":
             total = self.trainer.max_epochs
@@ -132,5 +139,5 @@ class LitModel(pl.LightningModule):
             total = self.trainer.estimated_stepping_batches
         else:  # Lightning's estimate counts calls; a schedule spans optimizer steps
             total = self.fused_steps.optimizer_steps(self.trainer)
-        optimization = configure_optimization(self.optimizer_factory, self.schedule, self.parameters(), total)
+        optimization = configure_optimization(self.optimizer_factory, self.schedule, self.trained_parameters(), total)
         return optimization if self.fused_steps is None else self.fused_steps.manual(optimization)

@@ -31,10 +31,14 @@ class Schedule:
         return cls(dict(node) if node is not None else None, group["interval"], group["frequency"], group["monitor"])
 
 
+LEVERS_KEYS = ("backbone_lr_mult",)  # optimizer keys levers reads itself (LitModel's parameter groups)
+
+
 def optimizer_factory(config: Mapping[str, Any], lr: float | None = None) -> OptimizerFactory:
     """The partial torch optimizer (with `lr` in place of the configured one when given); lists come through as
     plain lists so checkpoints load with weights_only."""
-    return instantiate(config, _convert_="all", **({"lr": lr} if lr is not None else {}))
+    torch_arguments = {key: config[key] for key in config if key not in LEVERS_KEYS}
+    return instantiate(torch_arguments, _convert_="all", **({"lr": lr} if lr is not None else {}))
 
 
 def configure_optimization(
@@ -45,6 +49,8 @@ def configure_optimization(
 ) -> dict[str, Any]:
     """Lightning's `configure_optimizers` return value; interval/frequency/monitor come from the config."""
     built = optimizer(parameters)
+    for group in built.param_groups:  # a parameter group's own multiple of the lr (model=backbone's body)
+        group["lr"] *= group.get("lr_mult", 1.0)
     if scheduler.scheduler is None:
         return {"optimizer": built}
     factory = instantiate(scheduler.scheduler, _convert_="all")

@@ -22,7 +22,8 @@ def error_of(*overrides: str) -> ConfigCompositionException:
 def test_misspelt_optimizer_key_names_the_closest_key_and_every_allowed_one():
     line = composition_error_line(error_of("optimizer.lrr=0.1"))
     assert line == (
-        "optimizer.lrr is not a key of optimizer; did you mean lr? Its keys: lr, weight_decay, betas, eps, amsgrad"
+        "optimizer.lrr is not a key of optimizer; did you mean lr? "
+        "Its keys: lr, weight_decay, backbone_lr_mult, betas, eps, amsgrad"
     )
 
 

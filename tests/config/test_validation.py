@@ -108,7 +108,7 @@ def test_misspelt_key_fails_at_composition(make_cfg):
 def test_key_added_with_plus_that_the_schema_lacks_is_rejected(make_cfg):
     with pytest.raises(LeversConfigError, match=r"optimizer.lrr=0.1 .*of AdamConfig \(did you mean lr\?\): ") as e:
         train(make_cfg("+optimizer.lrr=0.1"))
-    assert str(e.value).endswith(": amsgrad, betas, eps, lr, weight_decay")  # no _target_ / _partial_
+    assert str(e.value).endswith(": amsgrad, backbone_lr_mult, betas, eps, lr, weight_decay")  # no _target_ / _partial_
 
 
 # optimizer.lr is typed Any (it may be "auto"): `optimizer.lr=fast` fails in validation instead (see test_lr_find.py).

@@ -28,6 +28,7 @@ def validate_config(cfg: DictConfig) -> None:
     _validate_adagrad_reset(cfg)
     _validate_strategy(cfg)
     _validate_monitor_mode(cfg)
+    _validate_backbone_lr_mult(cfg)
 
 
 # Strategies whose checkpoint loading goes through the Trainer's CheckpointIO (levers' weights-only reader);
@@ -49,6 +50,14 @@ def _validate_strategy(cfg: DictConfig) -> None:
     strategy = OmegaConf.select(cfg, "trainer.strategy", default="auto")
     if strategy not in STRATEGIES:
         raise LeversConfigError("trainer.strategy", strategy, f"one of {', '.join(STRATEGIES)}")
+
+
+def _validate_backbone_lr_mult(cfg: DictConfig) -> None:
+    """A multiple of the lr for a pretrained body means nothing for a model without one; say so, not ignore it."""
+    mult = OmegaConf.select(cfg, "optimizer.backbone_lr_mult", default=1.0)
+    target = str(OmegaConf.select(cfg, "model._target_", default=""))
+    if mult != 1.0 and not target.endswith(".Backbone"):
+        raise LeversConfigError("optimizer.backbone_lr_mult", mult, "1.0 unless model=backbone (the body's lr x this)")
 
 
 def _apply_field_checks(cfg: DictConfig) -> None:

@@ -46,7 +46,7 @@ class CNN(nn.Module):
         scale_resolution: float = GAMMA,
     ) -> None:
         super().__init__()
-        self.image_shape = _checked_shape(image_shape, in_features)
+        self.image_shape = checked_image_shape(image_shape, in_features)
         scaled = compound_scale(channels, self.image_shape[1:], scale, scale_depth, scale_width, scale_resolution)
         channels, self.resolution = scaled.channels, scaled.resolution
         if pool not in POOLS:
@@ -89,10 +89,12 @@ class CNN(nn.Module):
         return self.head(self.encode(features))
 
 
-def _checked_shape(image_shape: list[int] | None, in_features: int) -> tuple[int, int, int]:
+def checked_image_shape(image_shape: list[int] | None, in_features: int) -> tuple[int, int, int]:
     """Images arrive flattened; the data set says how to fold them back (data.image_shape)."""
     if image_shape is None:
-        raise LeversConfigError("data.image_shape", None, "[channels, height, width] for image models (cnn, rnn)")
+        raise LeversConfigError(
+            "data.image_shape", None, "[channels, height, width] for image models (cnn, rnn, backbone)"
+        )
     shape = tuple(int(s) for s in image_shape)
     if len(shape) != 3 or shape[0] * shape[1] * shape[2] != in_features:
         raise LeversConfigError("data.image_shape", list(shape), f"3 sizes whose product is {in_features} features")

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from levers.errors import LeversConfigError
-from levers.models.cnn import _checked_shape
+from levers.models.cnn import checked_image_shape
 from levers.models.init import initialize, resolve_scheme
 
 CELLS = {"gru": nn.GRU, "lstm": nn.LSTM}
@@ -31,7 +31,7 @@ class RNN(nn.Module):
         super().__init__()
         if cell not in CELLS:
             raise LeversConfigError("model.cell", cell, f"one of {', '.join(CELLS)}")
-        self.image_shape = _checked_shape(image_shape, in_features)
+        self.image_shape = checked_image_shape(image_shape, in_features)
         channels, height, width = self.image_shape
         self.steps, self.step_size = height, channels * width
         self.rnn = CELLS[cell](

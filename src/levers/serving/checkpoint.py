@@ -85,6 +85,8 @@ def restore(path: str | Path, key: str = "ckpt_path") -> Restored:
     encoder = TableEncoder.from_state(recipe["encoder"]) if recipe["encoder"] else None
     layout = encoder.input_layout() if encoder is not None else None
     scalers = AffineScaler(features), AffineScaler(targets)
+    if cfg.model.get("weights"):  # the checkpoint holds the trained weights; the pretrained file is not read again
+        cfg.model.weights = None
     module = build_module(cfg, task, features, *scalers, layout=layout)
     try:
         module.load_state_dict(checkpoint["state_dict"])

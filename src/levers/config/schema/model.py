@@ -17,6 +17,7 @@ from levers.config.schema.checks import (
     MAX_WIDTH,
     NON_NEGATIVE,
     SHAPE,
+    Check,
     ChoiceOf,
     above,
     at_least,
@@ -90,4 +91,29 @@ class RNNConfig:
     init_distribution: str = checked("uniform", INIT_DISTRIBUTION)
 
 
-OPTIONS: dict[str, dict[str, Any]] = {"model": {"mlp": MLPConfig, "cnn": CNNConfig, "rnn": RNNConfig}}
+FREEZE = Check(
+    lambda v: v in ("none", "all_but_head") or (type(v) is int and 0 <= v <= 5),
+    "none, all_but_head, or a number of blocks 0..5 (the stem, then layer1..layer4)",
+)
+
+
+@dataclass
+class BackboneConfig:
+    """A pretrained ResNet body and a new head (src/levers/models/backbone.py); needs data with image_shape."""
+
+    _target_: str = MISSING
+    _partial_: bool = True
+    image_shape: Any = "${data.image_shape}"
+    name: str = checked("resnet18", ChoiceOf("levers.models.resnet", "ARCHITECTURES"))  # torchvision's names
+    weights: str | None = None  # a local state_dict file (torchvision's, or a levers checkpoint); null: from scratch
+    # none: fine-tune everything | all_but_head: train the head only | n: freeze the first n blocks
+    freeze: Any = checked("none", FREEZE)  # noqa: RUF009 (a Field, as dataclasses.field returns)
+    stem: str = checked("imagenet", ChoiceOf("levers.models.resnet", "STEMS"))  # small: 3x3/1, no max pool
+    dropout: float = checked(follows(DROPOUT), FRACTION)
+    input_mean: list[float] | None = None  # per channel, applied inside the network (ImageNet weights: 0.485, ...)
+    input_std: list[float] | None = None
+
+
+OPTIONS: dict[str, dict[str, Any]] = {
+    "model": {"mlp": MLPConfig, "cnn": CNNConfig, "rnn": RNNConfig, "backbone": BackboneConfig}
+}

@@ -20,6 +20,8 @@ class OptimizerConfig:
     # a float > 0, or "auto": an LR range test picks it
     lr: Any = checked(1e-3, LR)  # noqa: RUF009 (a Field, as dataclasses.field returns)
     weight_decay: float = checked(follows("regularization.weight_decay"), NON_NEGATIVE)  # the regularization group's
+    # model=backbone: the pretrained body trains at lr x this (a discriminative lr; e.g. 0.1), the new head at lr
+    backbone_lr_mult: float = checked(1.0, above(0))
 
 
 @dataclass
