@@ -35,3 +35,10 @@ def test_changing_val_fraction_does_not_move_the_test_set():
     small_val = split_indices(target, 0.1, 0.2, seed=5, stratify=True)
     large_val = split_indices(target, 0.3, 0.2, seed=5, stratify=True)
     assert np.array_equal(small_val.test, large_val.test)
+
+
+def test_with_an_official_test_set_val_is_a_fraction_of_the_other_rows():
+    target = np.tile(np.arange(5), 1020)  # 100 training rows before 5,000 official test rows
+    split = split_indices(target, 0.1, 0.15, seed=0, stratify=True, holdout_last=5000)
+    assert len(split.test) == 5000 and split.test.min() == 100
+    assert len(split.val) == 10 and len(split.train) == 90

@@ -27,18 +27,19 @@ def split_indices(
 ) -> SplitIndices:
     """Test is carved out first, then val from the rest, so changing val_fraction never moves the test set.
 
-    `holdout_last` keeps a data set's official test set: the last N rows, in place of `test_fraction`.
-    Fractions are of the whole data set either way.
+    `holdout_last` keeps a data set's official test set: the last N rows, in place of `test_fraction`; then
+    `val_fraction` is of the other rows (so `data.limit=100` on Fashion-MNIST validates on 10 of its 100 rows).
+    Without it, fractions are of the whole data set.
     """
     indices = np.arange(len(target))
     labels = target if stratify else None
     if holdout_last:
         rest, test = indices[:-holdout_last], indices[-holdout_last:]
-        test_fraction = holdout_last / len(target)
+        val_of_rest = val_fraction
     else:
         rest, test = _carve(indices, labels, test_fraction, seed)
+        val_of_rest = val_fraction / (1.0 - test_fraction) if test_fraction < 1 else 0.0
     labels_rest = target[rest] if stratify else None
-    val_of_rest = val_fraction / (1.0 - test_fraction) if test_fraction < 1 else 0.0
     train, val = _carve(rest, labels_rest, val_of_rest, seed + 1)
     return SplitIndices(train=np.sort(train), val=np.sort(val), test=np.sort(test))
 
