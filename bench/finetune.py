@@ -48,10 +48,13 @@ def main() -> None:
         wall, summary, _ = run_levers([*source, f"trainer.max_epochs={args.source_epochs}"], Path(scratch) / "source")
         weights = summary["best_checkpoint"]
         pretrained = {"test_acc": summary["test"]["test/acc"], "seconds": wall, "rows": args.source_rows}
-        print(f"source (classes 0-4, {args.source_rows} rows): test/acc {pretrained['test_acc']:.4f} in {wall:.0f} s")
+        print(
+            f"source (classes 0-4, {args.source_rows} rows): test/acc {pretrained['test_acc']:.4f} in {wall:.0f} s",
+            flush=True,
+        )
         rows = []
         for count in (int(n) for n in args.target_rows.split(",")):
-            target = [*COMMON, "data.classes=[5,6,7,8,9]", f"data.limit={count}", seed]
+            target = [*COMMON, "data.classes=[5,6,7,8,9]", f"data.limit={count}", "data.batch_size=32", seed]
             target.append(f"trainer.max_epochs={args.target_epochs}")
             for name, overrides in VARIANTS.items():
                 weight = [] if name == "scratch" else [f"model.weights={weights}"]

@@ -52,6 +52,7 @@ from levers.metrics import loggable_names, target_columns
 from levers.models import build_model
 from levers.module import LitModel
 from levers.optim import Schedule, optimizer_factory
+from levers.terminal import is_quiet
 from levers.threads import ThreadChoice, busy_elsewhere, choose_threads, step_flops, usable_cores
 
 log = logging.getLogger(__name__)
@@ -170,9 +171,10 @@ def trainer_factory(cfg: DictConfig) -> TrainerFactory:
     """The configured Trainer for a diagnostic, which sets its own epochs and steps: by default no callbacks,
     logger, checkpoints or model summary, and checkpoints (the Tuner's temporary one) read and written as a run's."""
     arguments = lightning_arguments(cfg.trainer)
+    bar = {"enable_progress_bar": False} if is_quiet(cfg.get("quiet")) else {}  # quiet=true: no range-test bar
 
     def new_trainer(**settings: Any) -> pl.Trainer:
-        quiet = {"callbacks": [], "logger": False, "enable_checkpointing": False, "enable_model_summary": False}
+        quiet = {"callbacks": [], "logger": False, "enable_checkpointing": False, "enable_model_summary": False, **bar}
         return instantiate(arguments, **{**quiet, "plugins": [AtomicCheckpointIO()], **settings})
 
     return new_trainer

@@ -118,6 +118,16 @@ def doctor_entry() -> None:
     raise SystemExit(doctor_main(sys.argv[1:]))
 
 
+def auto_entry() -> None:
+    """`levers auto [overrides...] [budget=...]`: the practice guide's recipe, each step a real run."""
+    with imports_kept_out_of_gc():
+        from levers.autopilot.command import main as auto_main
+
+    route_lightning_logs_through_hydra()
+    quiet_known_noise()
+    raise SystemExit(auto_main(sys.argv[1:]))
+
+
 def report_entry() -> None:
     """`levers report <sweep dir>`: the leaderboard and HTML report of a multirun, rebuilt from its files."""
     from levers.sweeps.report import main as report_main
@@ -169,6 +179,7 @@ COMMANDS: dict[str, Callable[[], None]] = {
     "export": export_main,
     "doctor": doctor_entry,
     "report": report_entry,
+    "auto": auto_entry,
 }
 
 

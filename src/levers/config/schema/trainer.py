@@ -25,6 +25,7 @@ class TrainerConfig:
     precision: Any = "32-true"  # 32-true | bf16-mixed (Ampere or newer) | 16-mixed
     max_epochs: int = checked(300, MAX_EPOCHS)  # set many; early stopping ends the run
     min_epochs: int | None = None
+    max_time: str | None = None  # DD:HH:MM:SS: Lightning stops the run after that much wall time (levers auto)
     gradient_clip_val: float | None = checked(None, above(0, "null or > 0", nullable=True))  # e.g. 1.0 to clip
     # norm keeps the gradient's direction; value clips each element
     gradient_clip_algorithm: str = checked("norm", one_of("norm", "value"))
