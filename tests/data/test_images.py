@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -14,6 +16,9 @@ from levers.data.cache import cache_key
 from levers.data.images import RESAMPLE, interleaved, list_images, load_images
 from levers.data.prepared import prepare
 from levers.errors import LeversConfigError
+from levers.run import train
+from levers.serving.checkpoint import restore
+from levers.serving.predict import predict_frame
 from tests.image_files import NAMES, write_digits
 
 
@@ -66,6 +71,14 @@ def test_red_pixels_land_in_the_first_channel(tmp_path):
     np.testing.assert_allclose(planes[:, :, 0, 0], [[1.0, 0.0, 128 / 255]] * 2)
 
 
+def test_a_16_bit_png_is_scaled_not_clipped(tmp_path):
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        Image.fromarray(np.full((4, 4), 32768, dtype=np.uint16)).save(tmp_path / name / "wide.png")
+    features, _ = load_images(str(tmp_path), image_size=4, channels=1)
+    np.testing.assert_array_equal(features, np.full((2, 16), 128 / 255, dtype=np.float32))  # Pillow alone: 1.0
+
+
 def test_labels_follow_the_sorted_folder_names(make_cfg, tmp_path):
     for index, name in enumerate(NAMES):  # each folder's images hold its index in NAMES as their grey level
         (tmp_path / name).mkdir()
@@ -98,8 +111,8 @@ def test_the_stratified_split_holds_every_class_in_every_split(make_cfg, tmp_pat
 def test_scaling_is_fitted_on_the_train_split(make_cfg, tmp_path):
     digits = write_digits(tmp_path / "d", per_class=10, side=8)
     data = prepared(make_cfg, digits, "data.channels=1")  # default scaling: standard
-    pixels = data.tensors["train"][0]
-    assert pixels.mean(0).abs().max() < 1e-4  # z-scored with the train split's own statistics
+    features = data.tensors["train"][0]
+    assert features.mean(0).abs().max() < 1e-4  # z-scored with the train split's own statistics
 
 
 def test_limit_keeps_a_class_balanced_subset(digits):
@@ -214,3 +227,16 @@ def test_an_image_added_to_the_folder_misses_the_data_cache(make_cfg, digits):
     image = next((digits / "one").iterdir())
     (digits / "two" / image.name).write_bytes(image.read_bytes())
     assert cache_key(data, "standard", 42) != before
+
+
+def test_the_images_cnn_preset_learns_digits_from_png_files_and_predicts_folder_names(make_cfg, tmp_path):
+    root = write_digits(tmp_path / "digits", per_class=100)
+    cfg = make_cfg("experiment=images_cnn", f"data.path={root}", "data.image_size=16", "data.channels=1",
+                   "data.batch_size=32", "trainer.max_epochs=2")  # fmt: skip
+    train(cfg)
+    summary = json.loads((Path(cfg.paths.output_dir) / "summary.json").read_text())
+    assert summary["test"]["test/acc"] > 0.8  # chance: 0.1; measured 0.947
+    restored = restore(summary["best_checkpoint"])
+    pixels, folders = load_images(str(root), image_size=16, channels=1, limit=50)
+    predicted = predict_frame(restored, pd.DataFrame(pixels.astype(np.float64)))["prediction"]  # as read from a CSV
+    assert restored.class_names == sorted(NAMES) and (predicted == folders).mean() > 0.8

@@ -26,10 +26,11 @@ from levers.errors import LeversConfigError
 
 log = logging.getLogger(__name__)
 
-# What an image file may end in (ImageFolder's list, less .pgm's rarer kin); any other visible file is an error.
+# What an image file may end in (torchvision ImageFolder's list, and .gif); any other visible file is an error.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
 MODES = {1: "L", 3: "RGB"}  # data.channels -> Pillow mode
-GREY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "F"})
+GREY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"})
+SIXTEEN_BIT_MODES = frozenset({"I", "I;16", "I;16B", "I;16L"})  # how Pillow opens a 16-bit greyscale PNG or TIFF
 RESAMPLE = Image.Resampling.BILINEAR
 GIB = 1024**3
 # Pillow releases the GIL while it decodes and resizes: 400 512x512 PNG/JPEG files took 1.65 s on one thread and
@@ -141,11 +142,19 @@ def decode(path: Path, mode: str, image_size: int) -> tuple[np.ndarray, bool]:
         with Image.open(path) as image:
             grey = image.mode in GREY_MODES
             image.draft(mode, (image_size, image_size))  # a large JPEG is decoded at 1/2..1/8 scale: much faster
-            resized = image.convert(mode).resize((image_size, image_size), RESAMPLE)
+            resized = _eight_bit(image).convert(mode).resize((image_size, image_size), RESAMPLE)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
         raise LeversConfigError("data.path", str(path), f"a readable PNG or JPEG image (PIL: {error})") from None
     pixels = np.asarray(resized, dtype=np.uint8).reshape(image_size, image_size, -1)
     return pixels.transpose(2, 0, 1), grey
+
+
+def _eight_bit(image: Image.Image) -> Image.Image:
+    """A 16-bit greyscale image scaled to 8 bits (0..65535 -> 0..255): Pillow's own convert clips it at 255."""
+    if image.mode not in SIXTEEN_BIT_MODES:
+        return image
+    pixels = np.asarray(image, dtype=np.float64) * (255 / 65535)
+    return Image.fromarray(np.clip(np.round(pixels), 0, 255).astype(np.uint8), mode="L")
 
 
 def _visible(folder: Path) -> list[Path]:
