@@ -120,6 +120,25 @@ def test_limit_keeps_a_class_balanced_subset(digits):
     assert sorted(target.tolist()) == sorted(NAMES * 2)
 
 
+def test_images_in_nested_folders_belong_to_their_class_folder(digits):
+    (digits / "one" / "batch2").mkdir()
+    (digits / "zero" / next((digits / "zero").iterdir()).name).rename(digits / "one" / "batch2" / "moved.png")
+    labels = {file.path.name: file.label for file in list_images(digits)}
+    assert labels["moved.png"] == "one" and len(labels) == 60
+
+
+def test_the_memory_check_counts_only_the_images_limit_keeps(digits):
+    load_images(str(digits), image_size=64, channels=3, max_memory_gb=0.0005, limit=10)  # 0.47 MiB of 0.5
+    with pytest.raises(LeversConfigError, match="20 images"):
+        load_images(str(digits), image_size=64, channels=3, max_memory_gb=0.0005, limit=20)
+
+
+def test_grey_images_read_as_rgb_suggest_one_channel(digits, caplog):
+    with caplog.at_level("INFO", logger="levers.data.images"):
+        load_images(str(digits), image_size=8, channels=3)
+    assert "data.channels=1" in caplog.text
+
+
 def test_hidden_files_and_folders_are_skipped(digits):
     (digits / "one" / ".DS_Store").write_bytes(b"\0\1junk")
     (digits / ".cache").mkdir()
