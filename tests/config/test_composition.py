@@ -11,6 +11,7 @@ from levers.optim import optimizer_factory
 from levers.run import train
 from tests.conftest import ROOT, group_options
 from tests.idx_files import write_fashion_mnist
+from tests.image_files import write_digits
 
 # Groups whose options only make sense on a matching task are paired with a data set that has it.
 DATA_FOR = {
@@ -52,6 +53,8 @@ def test_option_composes_and_trains_one_step_with_finite_loss(make_cfg, tmp_path
     if (group, option) == ("data", "fashion_mnist"):  # the real reader on tiny idx files, not the 30 MB package
         root = write_fashion_mnist(tmp_path, train_rows=200)
         overrides += [f"data.source.root={root}", "data.holdout_last=20", "data.batch_size=16"]
+    if (group, option) == ("data", "images"):  # a folder of PNGs written here
+        overrides += [f"data.path={write_digits(tmp_path / 'images', per_class=10, side=8)}", "data.image_size=8"]
     overrides += EXTRA_OVERRIDES.get((group, option), [])
     cfg = make_cfg(*overrides)
     OmegaConf.resolve(cfg)  # every interpolation resolves

@@ -17,8 +17,11 @@ from levers.errors import LeversConfigError
 
 T = TypeVar("T")
 
-# Keys a data option leaves `???` for the user to fill (data=table's file and column).
+# Keys a data option leaves `???` for the user to fill (data=table's file and column, data=images' folder).
 REQUIRED_DATA_KEYS = ("path", "target")
+# The command line that fills them, by data option (`data.name`); a table's otherwise.
+REQUIRED_DATA_EXAMPLES = {"images": "python train.py data=images data.path=FOLDER model=cnn"}
+TABLE_EXAMPLE = "python train.py data=table data.path=FILE.csv data.target=COLUMN"
 
 
 def data_settings(node: DictConfig) -> DataConfig:
@@ -28,9 +31,8 @@ def data_settings(node: DictConfig) -> DataConfig:
     """
     for key in REQUIRED_DATA_KEYS:
         if key in set(node.keys()) and OmegaConf.is_missing(node, key):  # `key in node` is False for ???
-            raise LeversConfigError(
-                f"data.{key}", "???", "a value: python train.py data=table data.path=FILE.csv data.target=COLUMN"
-            )
+            example = REQUIRED_DATA_EXAMPLES.get(node.get("name"), TABLE_EXAMPLE)
+            raise LeversConfigError(f"data.{key}", "???", f"a value: {example}")
     return typed(node, DataConfig)
 
 

@@ -4,9 +4,10 @@ Hydra's basic launcher and levers' grid sweeper run every job in one process, an
 from job to job: a job whose prepared tensors would be identical to an earlier job's gets the very same objects.
 The key is everything that changes them: the resolved data config (source, classes, limit, holdout_last, split
 fractions, stratify, folds/fold, task, target_scaling, table encoding...), `scaling.method`, `seed` (the split is
-seeded) and the size and modification time of any file the source reads. Loader-only keys (`data.batch_size`,
-`data.eval_batch_size`, `data.on_device`) are left out, so a sweep over batch sizes reuses the data; any other key,
-including ones added later, is in, so a new key can cause a miss but never a wrong share.
+seeded) and the size and modification time of any file the source reads (of a folder, data=images: its files'
+total size and latest modification time). Loader-only keys (`data.batch_size`, `data.eval_batch_size`,
+`data.on_device`) are left out, so a sweep over batch sizes reuses the data; any other key, including ones added
+later, is in, so a new key can cause a miss but never a wrong share.
 
 Cached tensors are shared: nobody may change them in place (see PreparedData).
 """
@@ -94,4 +95,18 @@ def _file_stamps(node: Any) -> list[tuple[str, int, int]]:
     if isinstance(node, str) and node and os.path.isfile(node):  # isfile: False on any OSError (too long...)
         stat = os.stat(node)
         return [(os.path.realpath(node), stat.st_size, stat.st_mtime_ns)]
+    if isinstance(node, str) and node and os.path.isdir(node):  # a folder of files (data=images)
+        return [_folder_stamp(node)]
     return []
+
+
+def _folder_stamp(folder: str) -> tuple[str, int, int]:
+    """(absolute path, total size of its files, latest mtime of any file or folder below it): a file added,
+    removed, edited or moved to another (class) folder misses, with one stamp however many files it holds."""
+    size, latest = 0, os.stat(folder).st_mtime_ns
+    for parent, _, names in os.walk(folder):
+        latest = max(latest, os.stat(parent).st_mtime_ns)
+        for name in names:
+            stat = os.stat(os.path.join(parent, name))
+            size, latest = size + stat.st_size, max(latest, stat.st_mtime_ns)
+    return os.path.realpath(folder), size, latest

@@ -19,10 +19,21 @@ from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
-from levers.config.schema import data, diagnostics, loss, model, optimization, scheduler, serving, table, trainer
+from levers.config.schema import (
+    data,
+    diagnostics,
+    images,
+    loss,
+    model,
+    optimization,
+    scheduler,
+    serving,
+    table,
+    trainer,
+)
 from levers.config.schema.top import TrainConfig
 
-FAMILIES = (data, model, loss, optimization, scheduler, trainer, diagnostics, table)
+FAMILIES = (data, model, loss, optimization, scheduler, trainer, diagnostics, table, images)
 
 
 def all_options() -> dict[str, dict[str, Any]]:
