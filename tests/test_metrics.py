@@ -15,7 +15,7 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score, r
 from levers.build import build_data, module_for
 from levers.data.task import TaskSpec
 from levers.errors import LeversConfigError
-from levers.metrics import build_metrics, near_zero_fraction, target_columns
+from levers.metrics import build_metrics, loggable_names, near_zero_fraction, target_columns
 from levers.run import train
 from tests.in_training import run_with
 
@@ -126,3 +126,8 @@ def test_reconstruction_logs_mse_and_the_explained_share_of_the_features_varianc
     values = {name: value.item() for name, value in metrics(target * 0.5, target).items()}
     assert sorted(values) == ["mae", "mse", "r2"]
     assert values["mse"] == pytest.approx(0.125) and values["r2"] == pytest.approx(0.75)  # the constant weighs 0
+
+
+def test_a_reconstruction_run_may_monitor_its_mse_and_code_sparsity():
+    names = loggable_names(TaskSpec("reconstruction", num_targets=64))
+    assert {"val/loss", "val/mse", "val/r2", "val/code_sparsity"} <= names and "val/rmse" not in names

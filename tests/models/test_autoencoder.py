@@ -19,8 +19,9 @@ from levers.metrics import near_zero_fraction
 from levers.models.autoencoder import Autoencoder
 from levers.run import train
 from levers.serving.checkpoint import restore
+from levers.serving.export import export, sidecar
 from levers.serving.predict import predict_file
-from tests.conftest import compose_cfg, levers_command
+from tests.conftest import ROOT, compose_cfg, levers_command
 from tests.in_training import run_with
 
 AUTOENCODER = ["data.task=reconstruction", "model=autoencoder"]
@@ -153,3 +154,22 @@ def test_predict_emit_codes_of_a_classifier_names_the_key(make_cfg, tmp_path):
     checkpoint = json.loads((Path(cfg.paths.output_dir) / "summary.json").read_text())["best_checkpoint"]
     with pytest.raises(LeversConfigError, match=r"^emit='codes' .*model=autoencoder"):
         predict_file(restore(checkpoint), str(tmp_path / "rows.csv"), str(tmp_path / "c.csv"), emit="codes")
+
+
+def test_eval_of_a_reconstruction_on_a_new_table_needs_no_label_column(make_cfg, tmp_path):
+    penguins = pd.read_csv(ROOT / "examples" / "penguins.csv").dropna()
+    penguins.to_csv(tmp_path / "train.csv", index=False)
+    cfg = make_cfg(*AUTOENCODER, "data=table", f"data.path={tmp_path / 'train.csv'}", "data.target=species")
+    train(cfg)
+    penguins.drop(columns="species").head(40).to_csv(tmp_path / "new.csv", index=False)
+    checkpoint = json.loads((Path(cfg.paths.output_dir) / "summary.json").read_text())["best_checkpoint"]
+    summary = levers_command("eval", tmp_path / "eval", ckpt_path=checkpoint, **{"data.path": tmp_path / "new.csv"})
+    assert {"test/mse", "test/r2", "test/code_sparsity"} <= set(summary["test"])
+
+
+def test_an_exported_autoencoder_describes_its_outputs_as_reconstructed_features(autoencoder_run, tmp_path):
+    checkpoint = json.loads((autoencoder_run / "summary.json").read_text())["best_checkpoint"]
+    path = export(restore(checkpoint), "torchscript", str(tmp_path / "model.pt"))
+    description = json.loads(sidecar(path).read_text())
+    assert description["task"] == "reconstruction"
+    assert description["output"] == [f"reconstructed_x{i}" for i in range(64)]
