@@ -35,8 +35,9 @@ AUTOENCODER = "levers.models.autoencoder.Autoencoder"  # conf/model/autoencoder.
 
 
 def _validate_reconstruction(cfg: DictConfig) -> None:
-    """An autoencoder and the reconstruction task go together: any other model would be sized for one output per
-    feature without being one, and an autoencoder fed a label target has nothing to encode it with."""
+    """An autoencoder and the reconstruction task go together: another model has no code to read (it would just
+    learn to copy its input), and an autoencoder's output is its input, never a label. Shifted images would be
+    reconstructed into unshifted ones: augmentation is off."""
     task = OmegaConf.select(cfg, "data.task", default="auto")
     target = OmegaConf.select(cfg, "model._target_", default=None)
     if task == "reconstruction" and target != AUTOENCODER:
