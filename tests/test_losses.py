@@ -171,3 +171,11 @@ def test_balanced_class_weights_raise_minority_recall_on_a_95_to_5_table(make_cf
             summary, cfg = run_with(make_cfg, *overrides, f"loss.class_weights={weights}")
             recalls[weights].append(minority_recall(summary, cfg))
     assert np.mean(recalls["balanced"]) > np.mean(recalls["none"]) + 0.05, recalls
+
+
+def test_reconstruction_takes_mse_by_default_and_refuses_classification_losses():
+    task = TaskSpec("reconstruction", num_targets=64)
+    assert build_loss({"name": "auto"}, task).name == "mse"
+    assert build_loss({"name": "auto"}, task).output_units(task) == 64
+    with pytest.raises(LeversConfigError, match=r"^loss='bce' .*a reconstruction task takes one of mse, mae, huber"):
+        build_loss({"name": "bce", "_target_": "torch.nn.BCEWithLogitsLoss"}, task)

@@ -15,7 +15,7 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score, r
 from levers.build import build_data, module_for
 from levers.data.task import TaskSpec
 from levers.errors import LeversConfigError
-from levers.metrics import build_metrics, target_columns
+from levers.metrics import build_metrics, loggable_names, near_zero_fraction, target_columns
 from levers.run import train
 from tests.in_training import run_with
 
@@ -112,3 +112,22 @@ def test_a_multi_target_run_logs_test_metrics_per_target_column(make_cfg):
     test = json.loads((Path(cfg.paths.output_dir) / "summary.json").read_text())["test"]
     assert {"test/mae/wage", "test/mae/age", "test/rmse/age", "test/r2/wage", "test/mae"} <= set(test)
     assert test["test/mae"] == pytest.approx((test["test/mae/wage"] + test["test/mae/age"]) / 2, rel=1e-4)
+
+
+def test_a_code_unit_is_off_below_one_percent_of_its_rows_largest():
+    code = torch.tensor([[0.0, 0.005, 1.0, 0.5], [0.0, 0.0, 0.0, 0.0], [1e-4, 1e-4, 1e-4, 1e-4]])
+    # a uniformly tiny row is not sparse (scale-free), an all-zero row is wholly off
+    assert near_zero_fraction(code).tolist() == [0.5, 1.0, 0.0]
+
+
+def test_reconstruction_logs_mse_and_the_explained_share_of_the_features_variance():
+    metrics = build_metrics(TaskSpec("reconstruction", num_targets=2))
+    target = torch.tensor([[0.0, 1.0], [0.0, -1.0], [0.0, 1.0], [0.0, -1.0]])  # a constant first feature
+    values = {name: value.item() for name, value in metrics(target * 0.5, target).items()}
+    assert sorted(values) == ["mae", "mse", "r2"]
+    assert values["mse"] == pytest.approx(0.125) and values["r2"] == pytest.approx(0.75)  # the constant weighs 0
+
+
+def test_a_reconstruction_run_may_monitor_its_mse_and_code_sparsity():
+    names = loggable_names(TaskSpec("reconstruction", num_targets=64))
+    assert {"val/loss", "val/mse", "val/r2", "val/code_sparsity"} <= names and "val/rmse" not in names

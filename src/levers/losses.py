@@ -20,11 +20,11 @@ COMPATIBLE_TASKS: dict[str, tuple[str, ...]] = {
     "cross_entropy": ("multiclass", "binary"),
     "bce": ("binary",),
     "focal": ("multiclass", "binary"),
-    "mse": ("regression",),
-    "mae": ("regression",),
-    "huber": ("regression",),
+    "mse": ("regression", "reconstruction"),
+    "mae": ("regression", "reconstruction"),
+    "huber": ("regression", "reconstruction"),
 }
-AUTO_LOSS = {"multiclass": "cross_entropy", "binary": "bce", "regression": "mse"}
+AUTO_LOSS = {"multiclass": "cross_entropy", "binary": "bce", "regression": "mse", "reconstruction": "mse"}
 AUTO_TARGETS = {
     "cross_entropy": "torch.nn.CrossEntropyLoss",
     "bce": "torch.nn.BCEWithLogitsLoss",
@@ -123,7 +123,7 @@ def class_weights(spec: Any, task: TaskSpec, train_target: torch.Tensor | None) 
     if spec in NO_WEIGHTS:
         return None
     if not task.is_classification:
-        raise LeversConfigError(f"loss.{CLASS_WEIGHTS_KEY}", spec, "none for a regression task")
+        raise LeversConfigError(f"loss.{CLASS_WEIGHTS_KEY}", spec, f"none for a {task.kind} task")
     classes = task.num_classes
     if spec == "balanced":
         if train_target is None:  # rebuilt from a checkpoint: its state dict holds the weights it was trained with

@@ -7,13 +7,14 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from torch import nn
+from torchmetrics import MeanMetric
 
 from levers.data.scaling import AffineScaler
 from levers.data.task import TaskSpec
 from levers.fused_steps import FusedSteps
 from levers.lightning_compat import continue_step_count
 from levers.losses import LossChoice
-from levers.metrics import build_metrics
+from levers.metrics import build_metrics, near_zero_fraction
 from levers.optim import OptimizerFactory, Schedule, configure_optimization
 
 
@@ -21,7 +22,8 @@ class LitModel(pl.LightningModule):
     """Trains `net` on batches that are already scaled; the scalers ride along for prediction and metrics.
 
     Regression targets are trained in scaled units (well-conditioned loss) while metrics are reported in the
-    data's original units.
+    data's original units; a reconstruction's metrics stay in scaled units (levers.metrics), beside the sparsity of
+    its code.
     """
 
     def __init__(
@@ -48,6 +50,10 @@ class LitModel(pl.LightningModule):
         metrics = build_metrics(task, target_names=target_names)
         self.val_metrics = metrics.clone(prefix="val/")
         self.test_metrics = metrics.clone(prefix="test/")
+        # The fraction of code units that are off, per split (levers.metrics.near_zero_fraction): the autoencoder's.
+        self.code_sparsity = (
+            nn.ModuleDict({"val": MeanMetric(), "test": MeanMetric()}) if task.is_reconstruction else None
+        )
         self.fused_steps: FusedSteps | None = None  # None: Lightning's own loop, one optimizer step per batch
         self._checkpoint_global_step: int | None = None  # of a checkpoint training continues from
 
@@ -113,18 +119,27 @@ class LitModel(pl.LightningModule):
 
     def _evaluate(self, batch: tuple[torch.Tensor, torch.Tensor], split: str, metrics) -> None:
         features, target = batch
-        output = self(features)
+        if self.code_sparsity is None:
+            output = self(features)
+        else:
+            code = self.net.encode(features)
+            output = self.net.head(code)
+            self.code_sparsity[split].update(near_zero_fraction(code))
+            self.log(f"{split}/code_sparsity", self.code_sparsity[split], batch_size=len(target))
         self.log(f"{split}/loss", self._loss(output, target), batch_size=len(target))
         metrics.update(*self._metric_inputs(output, target))
         self.log_dict(metrics, batch_size=len(target))
 
     def _metric_inputs(self, output: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Class probabilities (rows, classes) for classification (levers.metrics), original units for regression."""
+        """Class probabilities (rows, classes) for classification (levers.metrics), original units for regression,
+        scaled units for reconstruction."""
         if self.single_logit:
             positive = output.squeeze(-1).sigmoid()
             return torch.stack([1 - positive, positive], dim=-1), target
         if self.task.is_classification:
             return output.softmax(dim=-1), target
+        if self.task.is_reconstruction:
+            return output, target
         return self.target_scaler.inverse(output).squeeze(-1), self.target_scaler.inverse(target).squeeze(-1)
 
     def trained_parameters(self) -> Any:

@@ -35,6 +35,7 @@ GROUPS = [
 EXTRA_OVERRIDES = {
     ("data", "table"): [f"data.path={ROOT / 'examples' / 'penguins.csv'}", "data.target=species", "data.impute=drop"],
     ("logger", "mlflow"): ["logger.mlflow.tracking_uri=sqlite:///${paths.output_dir}/mlflow.db"],
+    ("model", "autoencoder"): ["data.task=reconstruction"],
 }
 # Options that need several processes or a GPU: composed here, trained in tests/e2e/test_ddp.py (ddp_cpu).
 MULTI_DEVICE = {("trainer", "gpu"), ("trainer", "ddp"), ("trainer", "ddp_cpu")}

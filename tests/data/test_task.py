@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from levers.data.task import infer_task
 from levers.errors import LeversConfigError
@@ -34,3 +35,21 @@ def test_explicit_task_contradicting_the_classes_is_rejected():
 
 def test_explicit_regression_on_integers_is_honoured():
     assert infer_task(np.arange(30) % 3, requested="regression").kind == "regression"
+
+
+def test_reconstruction_is_only_ever_asked_for():
+    assert infer_task(np.random.default_rng(0).normal(size=50)).kind == "regression"
+    with pytest.raises(LeversConfigError, match="reconstruction"):
+        infer_task(np.arange(10), requested="autoencode")
+
+
+def test_a_reconstruction_target_is_the_scaled_features_unstratified(make_cfg):
+    from levers.config.settings import data_settings
+    from levers.data.datamodule import TabularDataModule
+
+    data = TabularDataModule(data_settings(make_cfg("data.task=reconstruction").data), "standard", seed=0)
+    features, target = data.tensors["train"]
+    assert torch.equal(features, target) and (data.task.kind, data.task.num_targets) == ("reconstruction", 64)
+    assert torch.equal(data.target_scaler.scale, data.feature_scaler.scale)
+    assert torch.equal(data.target_scaler.offset, data.feature_scaler.offset)
+    assert data.class_names == []

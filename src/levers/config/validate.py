@@ -29,6 +29,26 @@ def validate_config(cfg: DictConfig) -> None:
     _validate_strategy(cfg)
     _validate_monitor_mode(cfg)
     _validate_backbone_lr_mult(cfg)
+    _validate_reconstruction(cfg)
+
+
+AUTOENCODER = "levers.models.autoencoder.Autoencoder"  # conf/model/autoencoder.yaml
+
+
+def _validate_reconstruction(cfg: DictConfig) -> None:
+    """An autoencoder and the reconstruction task go together: another model has no code to read (it would just
+    learn to copy its input), and an autoencoder's output is its input, never a label. Shifted images would be
+    reconstructed into unshifted ones: augmentation is off."""
+    task = OmegaConf.select(cfg, "data.task", default="auto")
+    target = OmegaConf.select(cfg, "model._target_", default=None)
+    if task == "reconstruction" and target != AUTOENCODER:
+        model = str(target).rsplit(".", 1)[-1]
+        raise LeversConfigError("model", model, "model=autoencoder with data.task=reconstruction")
+    if target == AUTOENCODER and task != "reconstruction":
+        raise LeversConfigError("data.task", task, "reconstruction with model=autoencoder (its target is its input)")
+    augment = OmegaConf.select(cfg, "data.augment", default="none")
+    if task == "reconstruction" and augment != "none":
+        raise LeversConfigError("data.augment", augment, "none with data.task=reconstruction (the target is the input)")
 
 
 # Strategies whose checkpoint loading goes through the Trainer's CheckpointIO (levers' weights-only reader);
@@ -131,8 +151,8 @@ def _validate_fold(cfg: DictConfig) -> None:
 
 # The direction each logged metric improves in (levers.metrics names them); a wrong monitor_mode would keep the
 # worst checkpoint and stop early on the best epochs.
-MONITOR_DIRECTION = {"loss": "min", "mae": "min", "rmse": "min", "acc": "max", "bal_acc": "max", "f1": "max",
-                     "auroc": "max", "r2": "max"}  # fmt: skip
+MONITOR_DIRECTION = {"loss": "min", "mae": "min", "rmse": "min", "mse": "min", "acc": "max", "bal_acc": "max",
+                     "f1": "max", "auroc": "max", "r2": "max"}  # fmt: skip
 
 
 def _validate_monitor_mode(cfg: DictConfig) -> None:

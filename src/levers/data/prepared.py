@@ -1,10 +1,12 @@
 """The expensive, shareable part of the data stage: source -> rows -> task -> seeded split -> encoding -> scalers
 fitted on train -> scaled tensors. Everything here depends only on the data config, the scaling method and the seed
-(not on batch sizes), which is what lets a sweep reuse it across jobs (levers.data.cache).
+(not on batch sizes), which is what lets a sweep reuse it across jobs (levers.data.cache). A reconstruction task's
+target is its own scaled features (the same tensor twice), so its target scaler is the feature scaler.
 """
 
 from __future__ import annotations
 
+import copy
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,7 +22,7 @@ from levers.data.folds import split_for
 from levers.data.scaling import AffineScaler
 from levers.data.sources import load_source, select_rows
 from levers.data.split import SplitIndices
-from levers.data.task import TaskSpec, infer_task
+from levers.data.task import RECONSTRUCTION, TaskSpec, infer_task, reconstruction_task
 from levers.errors import LeversConfigError
 
 SPLITS = ("train", "val", "test")
@@ -59,12 +61,13 @@ def prepare(data: DataConfig, scaling_method: str, seed: int) -> PreparedData:
     whole table is ever made (issue 12: peak at most ~2.5x the tensors, see bench/memory.py).
     """
     features, target, held_out = select_rows(*load_source(data.source), data.classes, data.limit, data.holdout_last)
-    task = infer_task(target, data.task)
+    reconstructing = data.task == RECONSTRUCTION  # the labels only choose rows (data.classes); never a target
+    task = reconstruction_task(0) if reconstructing else infer_task(target, data.task)  # sized once encoded
     class_names: tuple[Any, ...] = ()
     if task.is_classification:
         classes, target = np.unique(target, return_inverse=True)  # labels -> 0..k-1
         class_names = tuple(classes.tolist())
-    else:
+    elif not reconstructing:
         _require_varying_target(target, data)
     split = split_for(target, data, seed, data.stratify and task.is_classification, held_out)
     _check_eval_splits(split, data)
@@ -72,14 +75,17 @@ def prepare(data: DataConfig, scaling_method: str, seed: int) -> PreparedData:
     matrix, encoder = encode_after_split(features, split.train, data, order)  # a table: fitted on train only
     del features  # a table's columns were consumed while encoding
     x = torch.from_numpy(matrix)
-    target = target[order]
-    y = torch.from_numpy(target).long() if task.is_classification else _as_float_column(target)
+    # reconstruction: the same rows, scaled in place below, no copy (read-only, as every tensor here)
+    y = x if reconstructing else _target_tensor(target[order], task)
     bounds = np.cumsum([0, len(split.train), len(split.val), len(split.test)])
     train = slice(0, bounds[1])
     codes = [column for column, _ in encoder.input_layout()["categorical"]] if encoder is not None else []
     feature_scaler = AffineScaler(x.shape[1]).fit(x[train], scaling_method, untouched=codes)
-    target_scaler = AffineScaler(1 if y.ndim == 1 else y.shape[1])
-    if not task.is_classification:
+    if reconstructing:
+        task, target_scaler = reconstruction_task(x.shape[1]), copy.deepcopy(feature_scaler)
+    else:
+        target_scaler = AffineScaler(1 if y.ndim == 1 else y.shape[1])
+    if task.kind == "regression":
         target_scaler.fit(y[train], "standard" if data.target_scaling == "standard" else "none")
         y = target_scaler(y)
     feature_scaler.scale_(x)  # in place: x is this function's own matrix, not yet shared
@@ -109,6 +115,10 @@ def _check_eval_splits(split: SplitIndices, data: DataConfig) -> None:
             raise LeversConfigError(
                 f"data.{name}_fraction", fraction, f"a {name} split of at least {MIN_EVAL_ROWS} rows (got {len(rows)})"
             )
+
+
+def _target_tensor(target: np.ndarray, task: TaskSpec) -> torch.Tensor:
+    return torch.from_numpy(target).long() if task.is_classification else _as_float_column(target)
 
 
 def _as_float_column(target: np.ndarray) -> torch.Tensor:

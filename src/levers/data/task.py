@@ -1,4 +1,5 @@
-"""What kind of problem the data poses: inferred from the target, never typed by the user."""
+"""What kind of problem the data poses: inferred from the target, never typed by the user (except reconstruction,
+whose target is the features themselves and which only `data.task=reconstruction` asks for)."""
 
 from __future__ import annotations
 
@@ -9,24 +10,37 @@ import numpy as np
 from levers.errors import LeversConfigError
 
 TASK_KINDS = ("multiclass", "binary", "regression")
+RECONSTRUCTION = "reconstruction"  # an autoencoder's: the target is the scaled features (levers.data.prepared)
+CLASSIFICATION_KINDS = ("multiclass", "binary")
 MAX_CLASSES = 1000
 
 
 @dataclass(frozen=True)
 class TaskSpec:
-    kind: str  # multiclass | binary | regression
+    kind: str  # multiclass | binary | regression | reconstruction
     num_classes: int = 0  # classification only
-    num_targets: int = 1  # regression only
+    num_targets: int = 1  # regression only; reconstruction: one per (encoded) feature
 
     @property
     def is_classification(self) -> bool:
-        return self.kind != "regression"
+        return self.kind in CLASSIFICATION_KINDS
+
+    @property
+    def is_reconstruction(self) -> bool:
+        return self.kind == RECONSTRUCTION
+
+
+def reconstruction_task(num_features: int) -> TaskSpec:
+    """The target is the input: one output per feature, any label column unused. Sized from the encoded features,
+    which only exist after the split (one-hot columns are fitted on train)."""
+    return TaskSpec(RECONSTRUCTION, num_targets=num_features)
 
 
 def infer_task(target: np.ndarray, requested: str = "auto") -> TaskSpec:
     """Integer-valued targets with few distinct values are classes; anything else is regression."""
     if requested not in ("auto", *TASK_KINDS):
-        raise LeversConfigError("data.task", requested, f"one of auto, {', '.join(TASK_KINDS)}")
+        allowed = f"one of auto, {', '.join(TASK_KINDS)}, {RECONSTRUCTION} (the last with model=autoencoder)"
+        raise LeversConfigError("data.task", requested, allowed)
     if requested == "regression" and target.dtype.kind in "OUS":
         raise LeversConfigError("data.task", requested, "binary or multiclass (or auto): the target is text")
     if requested == "regression" or (requested == "auto" and not _looks_like_classes(target)):

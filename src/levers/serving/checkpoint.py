@@ -67,6 +67,14 @@ class Restored:
         """The text encoding its table was read with: new files to predict on are read the same way."""
         return getattr(self.data, "file_encoding", None) or "utf-8"
 
+    def feature_names(self, columns: list[str] | None = None) -> list[str]:
+        """The encoded features' names: the encoder's, else `columns` (a numeric file's own), else x<i>."""
+        if self.encoder is not None:
+            return list(self.encoder.output_names)
+        if columns is not None and len(columns) == self.num_features:
+            return [str(name) for name in columns]
+        return [f"x{i}" for i in range(self.num_features)]
+
     @property
     def target_names(self) -> list[str]:
         target = getattr(self.data, "target", None)
@@ -125,6 +133,8 @@ def check_fits_data(
 def _describe(task: TaskSpec) -> str:
     if task.is_classification:
         return f"{task.kind} classification with {task.num_classes} classes"
+    if task.is_reconstruction:
+        return f"reconstruction of {task.num_targets} features"
     return f"regression of {task.num_targets} target(s)"
 
 

@@ -35,9 +35,9 @@ def predict_command(cfg: PredictConfig) -> dict[str, Any]:
     from levers.serving.checkpoint import restore
     from levers.serving.predict import predict_file
 
-    predictions = predict_file(restore(cfg.ckpt_path), cfg.input, cfg.output)
-    log.info("wrote %d predictions to %s", len(predictions), cfg.output)
-    return {"input": cfg.input, "output": cfg.output, "rows": len(predictions)}
+    predictions = predict_file(restore(cfg.ckpt_path), cfg.input, cfg.output, cfg.emit)
+    log.info("wrote %d rows of %s to %s", len(predictions), cfg.emit, cfg.output)
+    return {"input": cfg.input, "output": cfg.output, "emit": cfg.emit, "rows": len(predictions)}
 
 
 def export_command(cfg: ExportConfig) -> dict[str, Any]:

@@ -79,11 +79,14 @@ def labelled_file(restored: Restored, chosen: Mapping[str, Any]) -> TensorDatase
     if others:
         raise LeversConfigError(f"data.{others[0]}", chosen[others[0]], "unset with data.path (every row is tested)")
     frame = read_frame(path, key="data.path", file_encoding=restored.file_encoding)
+    reconstructing = restored.task.is_reconstruction  # its target is its input: no label column needed
     missing = [name for name in restored.target_names if name not in frame.columns]
-    if missing:
+    if missing and not reconstructing:
         raise LeversConfigError("data.path", path, f"a table with the target column(s) {restored.target_names}")
     module = restored.module
     features = module.feature_scaler(torch.from_numpy(encode_input(restored, frame)))
+    if reconstructing:
+        return TensorDataset(features, features)
     if not restored.task.is_classification:
         values = frame[restored.target_names].to_numpy(dtype=np.float32)
         return TensorDataset(features, module.target_scaler(torch.from_numpy(values)))

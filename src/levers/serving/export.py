@@ -61,13 +61,18 @@ def _export_onnx(predictor: torch.nn.Module, example: torch.Tensor, target: Path
 
 def describe(restored: Restored) -> dict:
     encoder = restored.encoder
-    count = restored.num_features
     return {
         "checkpoint": str(restored.path),
         "task": restored.task.kind,
-        "feature_names": encoder.output_names if encoder else [f"x{i}" for i in range(count)],
-        "output": [f"prob_{c}" for c in restored.class_names]
-        if restored.task.is_classification
-        else restored.target_names,
+        "feature_names": restored.feature_names(),
+        "output": _output_names(restored),
         "encoder": encoder.state() if encoder else None,
     }
+
+
+def _output_names(restored: Restored) -> list[str]:
+    if restored.task.is_classification:
+        return [f"prob_{c}" for c in restored.class_names]
+    if restored.task.is_reconstruction:
+        return [f"reconstructed_{name}" for name in restored.feature_names()]
+    return restored.target_names

@@ -14,7 +14,8 @@ from levers.module import LitModel
 
 
 class Predictor(nn.Module):
-    """Encoded features in; class probabilities (classification) or targets in their own units (regression) out."""
+    """Encoded features in; class probabilities (classification) or targets in their own units (regression, and
+    reconstruction: the features, its target scaler being the feature scaler) out."""
 
     def __init__(self, module: LitModel) -> None:
         super().__init__()
@@ -33,6 +34,18 @@ class Predictor(nn.Module):
         return self.target_scaler.inverse(output)
 
 
+class CodeEncoder(nn.Module):
+    """Encoded features in; an autoencoder's code out (scale features -> encoder), for `levers predict emit=codes`."""
+
+    def __init__(self, module: LitModel) -> None:
+        super().__init__()
+        self.feature_scaler: AffineScaler = module.feature_scaler
+        self.net = module.net
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.net.encode(self.feature_scaler(features))
+
+
 def _head(module: LitModel) -> str:
     if not module.task.is_classification:
         return "identity"
@@ -41,3 +54,7 @@ def _head(module: LitModel) -> str:
 
 def build_predictor(module: LitModel) -> Predictor:
     return Predictor(module).eval()
+
+
+def build_encoder(module: LitModel) -> CodeEncoder:
+    return CodeEncoder(module).eval()

@@ -19,17 +19,19 @@ AUGMENTS = ("none", "shift", "shift_rotate")  # levers.data.augment
 class DataConfig:
     name: str = MISSING
     source: Any = MISSING  # a `_target_` node returning (features, target)
-    task: str = checked("auto", one_of("auto", "multiclass", "binary", "regression"))
+    # reconstruction: the target is the scaled features themselves (model=autoencoder); any label is unused
+    task: str = checked("auto", one_of("auto", "multiclass", "binary", "regression", "reconstruction"))
     val_fraction: float = checked(0.15, FRACTION)
     test_fraction: float = checked(0.15, FRACTION)
-    stratify: bool = True  # stratified split when the task is classification
+    stratify: bool = True  # stratified split when the task is classification (never for reconstruction)
     # rows per mini-batch, or auto: found by probing training steps (levers.diagnostics.batch_size_find)
     batch_size: Any = checked(32, BATCH_SIZE)  # noqa: RUF009 (a Field, as dataclasses.field returns)
     eval_batch_size: int = checked(1024, AT_LEAST_ONE)
     # keep the first N samples (after class filtering): start from a small task
     limit: int | None = checked(None, at_least(2, "null or >= 2", nullable=True))
     classes: list[int] | None = None  # keep only these classes, e.g. [0, 1]
-    target_scaling: str = checked("standard", one_of("standard", "none"))  # regression only
+    # regression only (reconstruction's target scaling is the feature scaling)
+    target_scaling: str = checked("standard", one_of("standard", "none"))
     # the last N rows are the test split (a data set's official test set)
     holdout_last: int | None = checked(None, at_least(1, "null or >= 1", nullable=True))
     image_shape: list[int] | None = None  # [channels, height, width] for image data (cnn, rnn models)

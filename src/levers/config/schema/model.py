@@ -53,6 +53,29 @@ class MLPConfig:
 
 
 @dataclass
+class AutoencoderConfig:
+    """Encoder MLP -> code -> mirrored decoder (src/levers/models/autoencoder.py), for data.task=reconstruction;
+    in/out sizes (both the feature count) come from the data."""
+
+    _target_: str = MISSING
+    _partial_: bool = True
+    code_size: int = checked(8, int_in(1, MAX_WIDTH, f"1..{MAX_WIDTH} code units (the bottleneck)"))
+    # the encoder's hidden widths, e.g. [128, 64] (the decoder mirrors them); null: depth x width by `shape`
+    encoder_widths: list[int] | None = None
+    depth: int = checked(1, int_in(0, MAX_DEPTH, f"0..{MAX_DEPTH} hidden encoder layers (0: code from the input)"))
+    width: int = checked(64, int_in(1, MAX_WIDTH, f"1..{MAX_WIDTH} units per hidden layer"))
+    shape: str = checked("constant", SHAPE)
+    activation: str = checked("relu", ACTIVATION)  # of the hidden layers
+    # of the code layer: relu gives exact zeros, so an L1 activity penalty makes a sparse code; linear: no activation
+    code_activation: str = checked("relu", ChoiceOf("levers.models.autoencoder", "CODE_ACTIVATIONS"))
+    dropout: float = checked(follows(DROPOUT), FRACTION)  # hidden layers only, never the code
+    batchnorm: bool = False
+    init: str = checked("auto", INIT)
+    init_distribution: str = checked("uniform", INIT_DISTRIBUTION)
+    bias_init: float = 0.0
+
+
+@dataclass
 class CNNConfig:
     """Small convolutional net for image data (src/levers/models/cnn.py); needs data with image_shape."""
 
@@ -115,5 +138,11 @@ class BackboneConfig:
 
 
 OPTIONS: dict[str, dict[str, Any]] = {
-    "model": {"mlp": MLPConfig, "cnn": CNNConfig, "rnn": RNNConfig, "backbone": BackboneConfig}
+    "model": {
+        "mlp": MLPConfig,
+        "cnn": CNNConfig,
+        "rnn": RNNConfig,
+        "backbone": BackboneConfig,
+        "autoencoder": AutoencoderConfig,
+    }
 }

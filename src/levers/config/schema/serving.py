@@ -24,6 +24,9 @@ DataOverrides = dataclasses.make_dataclass(
 DataOverrides.__module__ = __name__  # pickles by name: Hydra's config store travels to a DDP job's ranks
 
 
+EMITS = ("predictions", "codes")  # what `levers predict` writes (levers.serving.predict)
+
+
 @dataclass
 class ServingTrainerConfig:
     accelerator: str = "auto"  # cpu | gpu | auto
@@ -47,6 +50,9 @@ class EvalConfig(ServingConfig):
 class PredictConfig(ServingConfig):
     input: str = MISSING  # a CSV or Parquet table with the training columns
     output: str = "${paths.output_dir}/predictions.csv"  # .csv or .parquet
+    # predictions: classes, targets, or an autoencoder's reconstructed features (reconstructed_<feature>, in their
+    # own units) | codes: an autoencoder's code (code_0..code_<k-1>)
+    emit: str = "predictions"  # one of EMITS, checked by levers.serving.predict
 
 
 @dataclass
