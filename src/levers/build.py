@@ -103,6 +103,7 @@ def build_module(
     """Config + data facts -> the LightningModule; also what rebuilds a model from its checkpoint's recipe
     (without `train_target`: balanced class weights then come from the checkpoint's state dict)."""
     loss = build_loss(cfg.loss, task, train_target)
+    _warn_if_rescaled_for_pretrained(cfg)
     net = build_model(cfg.model, num_features, loss.output_units(task), layout, train_features)
     return LitModel(
         net,
@@ -117,6 +118,18 @@ def build_module(
         target_names=target_columns(cfg.data.get("target"), task),
         backbone_lr_mult=cfg.optimizer.get("backbone_lr_mult", 1.0),  # absent from the config of older runs
     )
+
+
+def _warn_if_rescaled_for_pretrained(cfg: DictConfig) -> None:
+    """Pretrained weights expect the inputs they were trained on; a scaler fitted on this data's own train split
+    (per pixel) feeds them something else: on Fashion-MNIST, a frozen body's head then learned nothing
+    (bench/finetune.py). One fixed normalization inside the network is what transfer needs."""
+    if cfg.model.get("weights") and cfg.scaling.method != "none":
+        log.warning(
+            "model.weights with scaling=%s: the pretrained network sees this data scaled by its own statistics; "
+            "use scaling=none with model.input_mean/input_std (the pretraining data's)",
+            cfg.scaling.method,
+        )
 
 
 def decide_lr(cfg: DictConfig, data: TabularDataModule) -> tuple[DictConfig, dict[str, Any] | None]:

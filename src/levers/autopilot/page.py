@@ -22,7 +22,7 @@ def command_line(overrides: Sequence[str]) -> str:
 
 def experiment_yaml(overrides: Sequence[str], comment: str) -> str:
     """The overrides as an experiment file: group choices in its defaults list, keys as nested values."""
-    groups = {path.name for path in Path(config_dir()).iterdir() if path.is_dir()}
+    groups = {path.name for path in Path(config_dir()).iterdir() if path.is_dir() and path.name[0] not in "_."}
     defaults, keys = [], []
     for override in overrides:
         key, _, value = override.lstrip("+").partition("=")

@@ -36,7 +36,7 @@ def groups_help(width: int = 118) -> str:
 
     root = Path(config_dir())
     lines: list[str] = []
-    groups = sorted(p for p in root.iterdir() if p.is_dir() and p.name not in HIDDEN_GROUPS)
+    groups = sorted(p for p in root.iterdir() if p.is_dir() and p.name not in HIDDEN_GROUPS and p.name[0] not in "_.")
     name_width = max(len(option.stem) for group in groups for option in group.glob("*.yaml"))
     indent = " " * (name_width + 3)  # a long description goes on under itself, not under the names
     for group in groups:

@@ -5,9 +5,9 @@ nested folders below it belong to it too), classes in sorted folder-name order. 
 name, so the data stage labels the classes 0..k-1 in that order and a checkpoint keeps the names
 (`levers predict` writes `prediction=cat`, `prob_cat`...). Files are data: a name never chooses code.
 
-Pixels leave this module only converted to [0, 1]: every normalization is the `scaling` group's, fitted on the train
-split (levers.data.scaling). A pretrained backbone's own per-channel mean/std belongs there too, as a fixed
-offset/scale of that scaler, not here.
+Pixels leave this module only converted to [0, 1]: normalization is the `scaling` group's, fitted on the train
+split (levers.data.scaling), or, for a pretrained backbone, the fixed per-channel mean/std of the data it was trained
+on, applied inside the network (`scaling=none model.input_mean=... model.input_std=...`, levers.models.backbone).
 """
 
 from __future__ import annotations
