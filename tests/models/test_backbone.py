@@ -79,8 +79,10 @@ def test_freezing_n_blocks_freezes_the_stem_and_the_first_layers_only():
     assert net.backbone.layer2[0].bn1.training
 
 
-def test_the_body_trains_at_the_lr_times_backbone_lr_mult_and_frozen_parameters_are_left_out(make_cfg):
-    cfg = make_cfg(*SMALL, "model.freeze=1", "optimizer.lr=0.002", "optimizer.backbone_lr_mult=0.1")
+def test_the_body_trains_at_the_lr_times_backbone_lr_mult_and_frozen_parameters_are_left_out(tmp_path, make_cfg):
+    saved_resnet(tmp_path / "resnet18.pt")
+    weights = f"model.weights={tmp_path / 'resnet18.pt'}"
+    cfg = make_cfg(*SMALL, weights, "model.freeze=1", "optimizer.lr=0.002", "optimizer.backbone_lr_mult=0.1")
     module = build(cfg).module
     optimizer = configure_optimization(module.optimizer_factory, Schedule(None), module.trained_parameters())[
         "optimizer"
@@ -158,6 +160,11 @@ def test_bad_backbone_keys_fail_at_start_up(make_cfg, override, key):
 def test_backbone_lr_mult_with_a_model_without_a_body_is_refused(make_cfg):
     with pytest.raises(LeversConfigError, match="optimizer.backbone_lr_mult"):
         validate_config(make_cfg("model=mlp", "optimizer.backbone_lr_mult=0.1"))
+
+
+def test_backbone_lr_mult_without_pretrained_weights_is_refused(make_cfg):
+    with pytest.raises(LeversConfigError, match="without model.weights"):
+        validate_config(make_cfg(*SMALL, "optimizer.backbone_lr_mult=0.1"))
 
 
 def test_a_resnet_with_the_small_stem_learns_8x8_digits_from_scratch(make_cfg):

@@ -78,6 +78,10 @@ def _validate_backbone_lr_mult(cfg: DictConfig) -> None:
     target = str(OmegaConf.select(cfg, "model._target_", default=""))
     if mult != 1.0 and not target.endswith(".Backbone"):
         raise LeversConfigError("optimizer.backbone_lr_mult", mult, "1.0 unless model=backbone (the body's lr x this)")
+    if mult != 1.0 and not OmegaConf.select(cfg, "model.weights", default=None):
+        raise LeversConfigError(
+            "optimizer.backbone_lr_mult", mult, "1.0 without model.weights (a slower body keeps what was pretrained)"
+        )
 
 
 def _apply_field_checks(cfg: DictConfig) -> None:
