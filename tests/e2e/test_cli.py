@@ -129,7 +129,7 @@ def test_help_exits_0(tmp_path):
         (
             ["optimizer.lrr=0.1"],
             "config error: optimizer.lrr is not a key of optimizer; did you mean lr? "
-            "Its keys: lr, weight_decay, betas, eps, amsgrad",
+            "Its keys: lr, weight_decay, backbone_lr_mult, betas, eps, amsgrad",
         ),
         (
             ["-m", "optimizer=adam,nadamm"],
