@@ -239,5 +239,7 @@ def test_slow_learning_raises_the_lr_only_when_every_epoch_was_used_and_validati
     assert doctor.slow_learning(evidence(early_stopped, SLOW[:15], lr=1e-6)) is None
     assert doctor.slow_learning(evidence({**COMPLETED, "best_epoch": 5}, SLOW, lr=1e-6)) is None  # best far back
     assert doctor.slow_learning(evidence(COMPLETED, [2.0 - 0.08 * i for i in range(20)], lr=1e-6)) is None  # fits
+    short = {**COMPLETED, "epochs_run": 3, "best_epoch": 2}  # three epochs: too few to call the learning slow
+    assert doctor.slow_learning(evidence(short, SLOW[:3], lr=1e-6, max_epochs=3)) is None
     auto = doctor.slow_learning(evidence({**COMPLETED, "lr_auto": {"lr": 1e-3}}, SLOW, lr=1e-3))
     assert auto is not None and "optimizer.lr=auto" not in auto.overrides

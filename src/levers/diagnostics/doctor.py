@@ -41,6 +41,7 @@ EXPLODING_RATIO, EXPLODING_ABSOLUTE = 100.0, 1.0  # a peak gradient norm this ma
 SPREAD_RATIO = 20.0  # largest / smallest feature std on the train split
 HIGH_FRACTION = 0.5  # train loss never fell below half of the first epoch's: it cannot fit (or is crawling)
 SMALL_WIDTH = 16  # a hidden layer narrower than this, or none at all: a model that may be too small
+SLOW_MIN_EPOCHS = 10  # fewer epochs are too few to call the learning slow
 
 
 @dataclass(frozen=True)
@@ -278,12 +279,14 @@ def too_small(e: Evidence) -> Advice | None:
 
 
 def slow_learning(e: Evidence) -> Advice | None:
-    """Every epoch used, the validation metric best at the end, yet the train loss still above half its start: it
-    is learning, too slowly (a too-low lr). Below FLAT_FRACTION of a fall flat_from_start speaks instead."""
+    """Every epoch used (at least SLOW_MIN_EPOCHS), the validation metric best at the end, yet the train loss still
+    above half its start: it is learning, too slowly (a too-low lr). Below FLAT_FRACTION of a fall flat_from_start
+    speaks instead."""
     high, max_epochs = _stays_high(e), e.facts.get("max_epochs")
-    if high is None or not max_epochs or e.summary.get("epochs_run", len(e.train_loss)) < max_epochs:
+    runs = e.summary.get("epochs_run", len(e.train_loss))
+    if high is None or not max_epochs or runs < max(max_epochs, SLOW_MIN_EPOCHS):
         return None
-    runs, best = e.summary.get("epochs_run", len(e.train_loss)), e.summary.get("best_epoch")
+    best = e.summary.get("best_epoch")
     if not isinstance(best, int) or best < runs - max(2, runs // 5) or (high[0] - high[1]) / high[0] < FLAT_FRACTION:
         return None
     lr = e.facts.get("lr")
