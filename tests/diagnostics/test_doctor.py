@@ -18,6 +18,7 @@ CASES = {
     "large_gap": (["data.limit=150", "regularization=none", "trainer.max_epochs=30"], "regularization.dropout=0.2"),
     "flat_from_start": (["optimizer=sgd", "optimizer.lr=1e-6"], "optimizer.lr=auto"),
     "unscaled_features": (["data=wine", "scaling=none"], "scaling=standard"),
+    "too_small": (["model.depth=1", "model.width=1", "trainer.max_epochs=4"], "model.width=64"),
     "exploding_gradients": (
         [
             *("data=diabetes", "optimizer=sgd", "optimizer.lr=0.02", "regularization=none"),
@@ -102,6 +103,8 @@ TRIGGERS = {
     "symmetry": evidence(COMPLETED, [1.0, 0.9, 0.8]),
     "exploding_gradients": evidence(COMPLETED, [1.0, 0.9, 0.8]),
     "flat_from_start": evidence({**COMPLETED, "best_epoch": 2}, [1.0, 1.0, 0.99], init="xavier"),
+    "too_small": evidence(COMPLETED, [2.3, 2.0, 1.9], [2.2, 2.0, 1.95], width=1, depth=1),
+    "slow_learning": evidence(COMPLETED, [3.0 - 0.04 * i for i in range(20)], lr=1e-6),
     "still_improving": evidence(COMPLETED, [2.0 - 0.05 * i for i in range(20)]),
     "large_gap": evidence(COMPLETED, [1.0] + [0.1] * 19, [1.0] + [0.9] * 19),
 }
@@ -207,3 +210,36 @@ def test_best_epoch_0_after_an_auto_lr_lowers_the_lr_and_never_suggests_auto(mak
     assert "best_epoch_first" in advice
     values = [s["value"] for a in advice.values() for s in a["suggestions"] if s["key"] == "optimizer.lr"]
     assert values and all(isinstance(v, float) and v < summary["lr_auto"]["lr"] for v in values)
+
+
+# --- too_small and slow_learning: the planted faults of bench/guidance.py -----------------------------------------
+
+SLOW = [3.0 - 0.04 * i for i in range(20)]  # 3.0 -> 2.24: still falling, never below half its start
+
+
+def test_a_narrow_or_linear_model_that_cannot_fit_is_told_to_grow_not_to_train_longer():
+    narrow = doctor.diagnose(doctor.Evidence(COMPLETED, {**FACTS, "width": 1, "depth": 1}, SLOW, SLOW, {}))
+    assert narrow[0].rule == "too_small"  # before slow_learning and still_improving, which also see this run
+    assert narrow[0].overrides == ["model.width=64", "model.depth=2"]
+    linear = doctor.too_small(evidence(COMPLETED, SLOW, SLOW, width=256, depth=0))
+    assert linear is not None and linear.overrides == ["model.depth=1"]
+
+
+def test_too_small_is_silent_for_a_wide_model_one_that_fits_or_one_with_a_gap():
+    assert doctor.too_small(evidence(COMPLETED, SLOW, SLOW, width=256, depth=2)) is None
+    assert doctor.too_small(evidence(COMPLETED, [2.0, 0.5, 0.2], [2.0, 0.6, 0.3], width=4, depth=1)) is None
+    gap = evidence(COMPLETED, [2.0, 1.5, 1.2], [4.0, 3.5, 3.0], width=4, depth=1)  # fits the train data far better
+    assert doctor.too_small(gap) is None
+
+
+def test_slow_learning_raises_the_lr_only_when_every_epoch_was_used_and_validation_still_improved():
+    advice = doctor.slow_learning(evidence(COMPLETED, SLOW, lr=1e-6))
+    assert advice is not None and advice.overrides == ["optimizer.lr=auto", "optimizer.lr=1e-05"]
+    early_stopped = {**COMPLETED, "epochs_run": 15, "best_epoch": 4}
+    assert doctor.slow_learning(evidence(early_stopped, SLOW[:15], lr=1e-6)) is None
+    assert doctor.slow_learning(evidence({**COMPLETED, "best_epoch": 5}, SLOW, lr=1e-6)) is None  # best far back
+    assert doctor.slow_learning(evidence(COMPLETED, [2.0 - 0.08 * i for i in range(20)], lr=1e-6)) is None  # fits
+    short = {**COMPLETED, "epochs_run": 3, "best_epoch": 2}  # three epochs: too few to call the learning slow
+    assert doctor.slow_learning(evidence(short, SLOW[:3], lr=1e-6, max_epochs=3)) is None
+    auto = doctor.slow_learning(evidence({**COMPLETED, "lr_auto": {"lr": 1e-3}}, SLOW, lr=1e-3))
+    assert auto is not None and "optimizer.lr=auto" not in auto.overrides

@@ -39,6 +39,9 @@ GAP_ABSOLUTE, GAP_RATIO = 0.1, 2.0  # val loss above train loss by both this muc
 DEAD_FRACTION = 0.5
 EXPLODING_RATIO, EXPLODING_ABSOLUTE = 100.0, 1.0  # a peak gradient norm this many times the median, and above 1
 SPREAD_RATIO = 20.0  # largest / smallest feature std on the train split
+HIGH_FRACTION = 0.5  # train loss never fell below half of the first epoch's: it cannot fit (or is crawling)
+SMALL_WIDTH = 16  # a hidden layer narrower than this, or none at all: a model that may be too small
+SLOW_MIN_EPOCHS = 10  # fewer epochs are too few to call the learning slow
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ FACT_KEYS = {
     "dropout": "regularization.dropout",
     "weight_decay": "regularization.weight_decay",
     "width": "model.width",
+    "depth": "model.depth",
     "activation": "model.activation",
     "init": "model.init",
     "scaling": "scaling.method",
@@ -246,6 +250,56 @@ def flat_from_start(e: Evidence) -> Advice | None:
     return Advice("flat_from_start", finding, suggestions)
 
 
+def _stays_high(e: Evidence) -> tuple[float, float] | None:
+    """(first, lowest) train loss of a completed run whose loss never fell below HIGH_FRACTION of its first."""
+    loss = [v for v in e.train_loss if math.isfinite(v)]
+    if e.summary.get("status") != "completed" or len(loss) < 3 or loss[0] <= 0:
+        return None
+    return (loss[0], min(loss)) if min(loss) >= HIGH_FRACTION * loss[0] else None
+
+
+def too_small(e: Evidence) -> Advice | None:
+    """A linear model or one with a layer narrower than SMALL_WIDTH whose train loss stays above half its start,
+    with no train/val gap: it cannot fit even the training data (underfitting); more capacity, not more epochs."""
+    high, width, depth = _stays_high(e), e.facts.get("width"), e.facts.get("depth")
+    narrow = isinstance(width, int) and width < SMALL_WIDTH
+    if high is None or not (narrow or depth == 0):
+        return None
+    val = [v for v in e.val_loss if math.isfinite(v)]
+    if val and min(val) > GAP_RATIO * high[1] and min(val) - high[1] > GAP_ABSOLUTE:
+        return None  # a gap: it fits the training data, so capacity is not what is missing
+    suggestions = []
+    if narrow:
+        suggestions.append(Suggestion("model.width", 64, f"{width} units are too few to fit the data", high[1]))
+    if isinstance(depth, int):
+        suggestions.append(Suggestion("model.depth", depth + 1, "one more hidden layer", high[1]))
+    shape = "a linear model" if depth == 0 else f"{width} units a layer"
+    finding = f"underfitting with {shape}: train loss only {high[0]:.4g} -> {high[1]:.4g} ({high[1] / high[0]:.0%})"
+    return Advice("too_small", finding, suggestions)
+
+
+def slow_learning(e: Evidence) -> Advice | None:
+    """Every epoch used (at least SLOW_MIN_EPOCHS), the validation metric best at the end, yet the train loss still
+    above half its start: it is learning, too slowly (a too-low lr). Below FLAT_FRACTION of a fall flat_from_start
+    speaks instead."""
+    high, max_epochs = _stays_high(e), e.facts.get("max_epochs")
+    runs = e.summary.get("epochs_run", len(e.train_loss))
+    if high is None or not max_epochs or runs < max(max_epochs, SLOW_MIN_EPOCHS):
+        return None
+    best = e.summary.get("best_epoch")
+    if not isinstance(best, int) or best < runs - max(2, runs // 5) or (high[0] - high[1]) / high[0] < FLAT_FRACTION:
+        return None
+    lr = e.facts.get("lr")
+    suggestions = [] if _lr_auto(e) else [Suggestion("optimizer.lr", "auto", "let a range test pick it", high[1])]
+    if isinstance(lr, int | float) and not isinstance(lr, bool):
+        suggestions.append(Suggestion("optimizer.lr", float(f"{lr * 10:.3g}"), "ten times the lr", float(lr)))
+    finding = (
+        f"learning slowly: train loss {high[0]:.4g} -> {high[1]:.4g} ({high[1] / high[0]:.0%}) in all {runs} epochs, "
+        "validation still improving"
+    )
+    return Advice("slow_learning", finding, suggestions)
+
+
 def large_gap(e: Evidence) -> Advice | None:
     pairs = [(t, v) for t, v in zip(e.train_loss, e.val_loss, strict=False) if math.isfinite(t) and math.isfinite(v)]
     if not pairs:
@@ -334,7 +388,9 @@ RULES: tuple[Callable[[Evidence], Advice | None], ...] = (
     dead_units,
     symmetry,
     exploding_gradients,
+    too_small,
     flat_from_start,
+    slow_learning,
     still_improving,
     large_gap,
 )
