@@ -211,6 +211,7 @@ def _header(cfg: DictConfig, data: TabularDataModule, loss_name: str) -> dict[st
         "split_sizes": {name: data.split_size(name) for name in ("train", "val", "test")},
         "output_dir": str(cfg.paths.output_dir),
         "feature_spread": doctor.feature_spread(data.tensors["train"][0]),
+        "target_tails": doctor.target_tails(data.tensors["train"][1]) if data.task.kind == "regression" else None,
     }
 
 

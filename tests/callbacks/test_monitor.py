@@ -127,3 +127,14 @@ def test_cnn_layers_are_counted_by_convolution_with_their_channels():
 
     labels = layer_labels(CNN(64, 10, image_shape=[1, 8, 8], channels=(8, 16)))
     assert labels["hidden.0"] == "layer 1 Conv2d (8)" and labels["hidden.6"] == "layer 2 ReLU (16)"
+
+
+def test_a_recurrent_network_without_activation_modules_is_monitored_too(tmp_path):
+    cfg = compose_cfg(tmp_path, "model=rnn", "callbacks=monitor", "callbacks.monitor.every_n_steps=10",
+                      "trainer.max_epochs=1")  # fmt: skip
+    train(cfg)
+    layers = json.loads((tmp_path / "monitor.json").read_text())["layers"]
+    gru = layers["rnn"]  # weight_ih_l0 / weight_hh_l0: no `weight`, no activation module around it
+    assert gru["type"] == "GRU" and gru["label"] == "layer 1 GRU (64)"
+    assert len(gru["stats"]["grad_norm"]) == 4 and all(norm > 0 for norm in gru["stats"]["grad_norm"])
+    assert all(ratio > 0 for ratio in gru["stats"]["update_ratio"])

@@ -12,6 +12,7 @@ import pytest
 from levers.diagnostics import doctor
 from levers.diagnostics.advice import Suggestion, run_overrides
 from levers.run import train
+from tests.conftest import group_options
 
 CASES = {
     "still_improving": (["trainer.max_epochs=3"], "trainer.max_epochs=6"),
@@ -99,6 +100,9 @@ TRIGGERS = {
     "diverged": evidence({"status": "diverged", "error": "ExplodedLoss"}, [1.0, 5.0]),
     "best_epoch_first": evidence({**COMPLETED, "best_epoch": 0}, [1.0, 0.9, 0.8], [0.5, 0.6, 0.7]),
     "unscaled_features": evidence({**COMPLETED, "feature_spread": 1e4}, [1.0, 0.9, 0.8]),
+    "outlier_targets": evidence(
+        {**COMPLETED, "task": "regression", "loss": "mse", "target_tails": 0.05}, [1.0, 0.9, 0.8]
+    ),
     "dead_units": evidence(COMPLETED, [1.0, 0.9, 0.8]),
     "symmetry": evidence(COMPLETED, [1.0, 0.9, 0.8]),
     "exploding_gradients": evidence(COMPLETED, [1.0, 0.9, 0.8]),
@@ -108,7 +112,12 @@ TRIGGERS = {
     "still_improving": evidence(COMPLETED, [2.0 - 0.05 * i for i in range(20)]),
     "large_gap": evidence(COMPLETED, [1.0] + [0.1] * 19, [1.0] + [0.9] * 19),
 }
-MODELS = ("mlp", "cnn", "rnn")
+MODELS = tuple(group_options("model"))
+RUN_OF = {"autoencoder": ["model=autoencoder", "data.task=reconstruction"]}  # a model that needs its task
+
+
+def model_run(model: str) -> list[str]:
+    return RUN_OF.get(model, [f"model={model}"])
 
 
 def test_every_rule_has_a_trigger():
@@ -122,13 +131,13 @@ def test_every_rules_advice_composes_for_every_model_option(rule, model, make_cf
     from levers.config.validate import validate_config
 
     (advice,) = [a for a in doctor.diagnose(TRIGGERS[rule]) if a.rule == rule]
-    checked = doctor.valid_for(advice, [f"model={model}"], None)
+    checked = doctor.valid_for(advice, model_run(model), None)
     assert len(checked.suggestions) + len(checked.rejected) == len(advice.suggestions)
     for override in checked.overrides:
-        validate_config(make_cfg(f"model={model}", override))  # raises on a key or value this run cannot take
+        validate_config(make_cfg(*model_run(model), override))  # raises on a key or value this run cannot take
     for rejected in checked.rejected:
         with pytest.raises(Exception):  # noqa: B017 (Hydra's or the schema's error: either says no)
-            validate_config(make_cfg(f"model={model}", rejected["override"]))
+            validate_config(make_cfg(*model_run(model), rejected["override"]))
 
 
 def test_keys_the_rnn_config_lacks_are_never_advised_for_an_rnn_run():
@@ -243,3 +252,27 @@ def test_slow_learning_raises_the_lr_only_when_every_epoch_was_used_and_validati
     assert doctor.slow_learning(evidence(short, SLOW[:3], lr=1e-6, max_epochs=3)) is None
     auto = doctor.slow_learning(evidence({**COMPLETED, "lr_auto": {"lr": 1e-3}}, SLOW, lr=1e-3))
     assert auto is not None and "optimizer.lr=auto" not in auto.overrides
+
+
+def test_heavy_tailed_regression_targets_under_mse_get_huber_or_mae_advice(make_cfg, tmp_path):
+    import numpy as np
+    from sklearn.datasets import load_diabetes
+
+    table = load_diabetes(as_frame=True).frame
+    planted = np.random.default_rng(0).choice(len(table), len(table) // 20, replace=False)
+    table.loc[planted, "target"] *= 100  # 5% of the targets a hundred times too large
+    table.to_csv(tmp_path / "outliers.csv", index=False)
+    cfg = make_cfg("data=table", f"data.path={tmp_path / 'outliers.csv'}", "data.target=target", "loss=mse")
+    train(cfg)
+    summary = json.loads((Path(cfg.paths.output_dir) / "summary.json").read_text())
+    assert summary["target_tails"] > 0.03
+    advice = {a.rule: a for a in doctor.advise(Path(cfg.paths.output_dir))}
+    assert advice["outlier_targets"].overrides == ["loss=huber", "loss=mae"]
+
+
+def test_a_normal_looking_target_gets_no_outlier_advice():
+    import torch
+
+    assert doctor.target_tails(torch.randn(5000, generator=torch.Generator().manual_seed(0))) == 0.0
+    calm = evidence({**COMPLETED, "task": "regression", "loss": "mse", "target_tails": 0.0}, [1.0, 0.9, 0.8])
+    assert "outlier_targets" not in {a.rule for a in doctor.diagnose(calm)}

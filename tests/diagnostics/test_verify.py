@@ -94,3 +94,9 @@ def test_verify_trains_the_suggestion_and_records_that_it_helped(tmp_path):
     for entry in (trial, verified["baseline"]):
         summary = json.loads((Path(entry["run_dir"]) / "summary.json").read_text())
         assert summary["epochs_run"] == 2
+
+
+def test_a_change_of_loss_is_not_judged_on_a_val_loss_it_changes():
+    chosen, skipped = candidates([Suggestion("loss", "huber", "outliers"), Suggestion("optimizer.lr", 0.01, "x")], 3)
+    assert [s.override for s in chosen] == ["optimizer.lr=0.01"]
+    assert skipped[0]["override"] == "loss=huber" and "not comparable" in skipped[0]["why"]

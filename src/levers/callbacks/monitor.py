@@ -2,8 +2,9 @@
 
 Activations (output of every activation module): mean/std/min/max, the fraction of dead ReLU units (zero for every
 input of the monitoring batch), the fraction of saturated tanh/sigmoid outputs and the gradient norm reaching the
-layer. Parameterized layers: gradient norm, update-to-weight ratio of the step and identical units (two rows of
-the weight matrix equal: symmetry no gradient step can break). Hooks are attached only for the monitored step, so
+layer. Parameterized layers (Linear, Conv, a recurrent layer's weight_ih/hh matrices): gradient norm, update-to-weight
+ratio of the step and, for Linear and Conv, identical units (two rows of the weight matrix equal: symmetry no gradient
+step can break). Hooks are attached only for the monitored step, so
 the other steps run at full speed; statistics go to the run's loggers (metrics.csv) as `monitor/<layer>/<stat>`,
 and at the end (or when the run fails) to monitor.json and monitor.png. `<layer>` is the module's path (hidden.1);
 monitor.json's `label` and the plot name it by its role: "layer 1 ReLU (256)", "output Linear (10)".
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 DEAD_CAPABLE = (nn.ReLU, nn.ReLU6)
 SATURATING = {nn.Tanh: (-1.0, 1.0), nn.Sigmoid: (0.0, 1.0)}
 SATURATION_MARGIN = 0.01  # within 1% of the output range's ends the derivative is below ~0.02
+SIZES = ("out_features", "out_channels", "hidden_size")  # a layer's units, by its kind
 ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.SELU, nn.GELU, nn.Tanh, nn.Sigmoid, nn.SiLU, nn.Softplus)
 
 
@@ -35,6 +37,7 @@ class LayerMonitor(pl.Callback):
         self.every_n_steps, self.output_dir, self.plot = every_n_steps, Path(output_dir), plot
         self.history: dict[str, dict[str, Any]] = {}
         self._handles: list[Any] = []
+        self._armed = False  # this step is monitored (a recurrent net has no activation module to hook)
         self._pending: dict[str, dict[str, float]] = defaultdict(dict)
         self._before: dict[str, torch.Tensor] = {}
 
@@ -42,6 +45,7 @@ class LayerMonitor(pl.Callback):
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, idx: int) -> None:
         if trainer.global_step % self.every_n_steps != 0:
             return
+        self._armed = True
         for name, module in _activation_layers(pl_module):
             self._handles.append(module.register_forward_hook(self._activation_hook(name, type(module))))
 
@@ -54,28 +58,30 @@ class LayerMonitor(pl.Callback):
         return hook
 
     def on_before_optimizer_step(self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer: Any) -> None:
-        if not self._handles:
+        if not self._armed:
             return
         for name, module in _weight_layers(pl_module):
             grads = [p.grad for p in module.parameters(recurse=False) if p.grad is not None]
             if grads:
                 self._pending[name]["grad_norm"] = _norm(torch.cat([g.flatten() for g in grads]))
-            self._before[name] = module.weight.detach().clone()
+            self._before[name] = _flat_matrices(module).clone()
 
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, idx: int
     ) -> None:
-        if not self._handles:
+        if not self._armed:
             return
+        self._armed = False
         for handle in self._handles:
             handle.remove()
         self._handles.clear()
         for name, module in _weight_layers(pl_module):
-            weight = module.weight.detach()
+            weight = _flat_matrices(module)
             if name in self._before:
                 before = self._before.pop(name)
                 self._pending[name]["update_ratio"] = _norm(weight - before) / max(_norm(before), 1e-12)
-            self._pending[name]["identical_units"] = float(identical_units(module))
+            if isinstance(getattr(module, "weight", None), nn.Parameter):  # rows = units (Linear, Conv)
+                self._pending[name]["identical_units"] = float(identical_units(module))
         self._record(trainer, pl_module, trainer.global_step - 1)
 
     def _record(self, trainer: pl.Trainer, pl_module: pl.LightningModule, step: int) -> None:
@@ -153,9 +159,8 @@ def layer_labels(net: nn.Module) -> dict[str, str]:
     labels: dict[str, str] = {}
     index, units = 0, None
     for name, module in net.named_modules():
-        weight = getattr(module, "weight", None)
-        weighted = isinstance(weight, nn.Parameter) and weight.ndim >= 2
-        size = getattr(module, "out_features", None) or getattr(module, "out_channels", None)
+        weighted = bool(_matrices(module))
+        size = next((getattr(module, key) for key in SIZES if getattr(module, key, None)), None)
         if name.split(".")[0] == "head":
             labels[name] = f"output {type(module).__name__}" + (f" ({size})" if size else "")
             continue
@@ -186,12 +191,16 @@ def _activation_layers(pl_module: pl.LightningModule) -> list[tuple[str, nn.Modu
 
 
 def _weight_layers(pl_module: pl.LightningModule) -> list[tuple[str, nn.Module]]:
-    layers = []
-    for name, m in _net(pl_module).named_modules():
-        weight = getattr(m, "weight", None)
-        if name and isinstance(weight, nn.Parameter) and weight.ndim >= 2 and weight.requires_grad:
-            layers.append((name, m))
-    return layers
+    """Modules with weight matrices of their own that train: Linear, Conv, and a GRU/LSTM's weight_ih/hh_l<k>."""
+    return [(name, m) for name, m in _net(pl_module).named_modules() if name and _matrices(m)]
+
+
+def _matrices(module: nn.Module) -> list[nn.Parameter]:
+    return [p for p in module.parameters(recurse=False) if p.ndim >= 2 and p.requires_grad]
+
+
+def _flat_matrices(module: nn.Module) -> torch.Tensor:
+    return torch.cat([p.detach().flatten() for p in _matrices(module)])
 
 
 def _net(pl_module: pl.LightningModule) -> nn.Module:

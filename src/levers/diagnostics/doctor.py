@@ -37,8 +37,9 @@ FALLING_FRACTION = 0.01  # train loss fell > 1% over the last epochs: still lear
 FLAT_FRACTION = 0.05  # train loss never fell 5% below the first epoch's: flat from the start
 GAP_ABSOLUTE, GAP_RATIO = 0.1, 2.0  # val loss above train loss by both this much and this factor
 DEAD_FRACTION = 0.5
-EXPLODING_RATIO, EXPLODING_ABSOLUTE = 100.0, 1.0  # a peak gradient norm this many times the median, and above 1
+EXPLODING_RATIO, EXPLODING_ABSOLUTE = 10.0, 1.0  # a gradient norm 10x the median of the ones before it, and > 1
 SPREAD_RATIO = 20.0  # largest / smallest feature std on the train split
+TAIL_Z, TAIL_FRACTION = 5.0, 0.02  # >= 2% of train targets beyond 5 robust standard deviations: heavy tails
 HIGH_FRACTION = 0.5  # train loss never fell below half of the first epoch's: it cannot fit (or is crawling)
 SMALL_WIDTH = 16  # a hidden layer narrower than this, or none at all: a model that may be too small
 SLOW_MIN_EPOCHS = 10  # fewer epochs are too few to call the learning slow
@@ -130,6 +131,19 @@ def epoch_series(rows: list[dict[str, str]], key: str) -> list[float]:
         if row.get(key) and row.get("epoch"):
             by_epoch[int(float(row["epoch"]))] = float(row[key])
     return [by_epoch[epoch] for epoch in sorted(by_epoch)]
+
+
+def target_tails(target: Any) -> float | None:
+    """The fraction of train-split regression targets more than TAIL_Z robust standard deviations (1.4826 x the
+    median absolute deviation, or the IQR / 1.349 where that is 0) from the median; a normal target has ~1e-6."""
+    values = target.double().flatten()
+    median = values.median()
+    spread = 1.4826 * (values - median).abs().median()
+    if spread <= 0:
+        spread = (values.quantile(0.75) - values.quantile(0.25)) / 1.349
+    if spread <= 0:
+        return None
+    return float(((values - median).abs() / spread > TAIL_Z).double().mean())
 
 
 def feature_spread(features: Any) -> float | None:
@@ -335,16 +349,19 @@ def dead_units(e: Evidence) -> Advice | None:
 
 
 def exploding_gradients(e: Evidence) -> Advice | None:
-    """A spike far above the layer's typical (median) gradient norm, or a non-finite one."""
+    """A sudden jump of a layer's gradient norm: EXPLODING_RATIO times the median of its norms before it (and above
+    EXPLODING_ABSOLUTE), or a non-finite one. Measured against the earlier norms, not all of them: a healthy run's
+    largest gradients come first and shrink as it converges, which is no explosion."""
     if e.facts.get("gradient_clip_val") is not None:
         return None
     for name, entry in e.monitor.items():
         norms = [v for v in entry["stats"].get("grad_norm", []) if v is not None]
         if len(norms) < 3:
             continue
-        typical, peak = statistics.median(norms), max(norms)
-        spike = peak > EXPLODING_ABSOLUTE and peak > EXPLODING_RATIO * max(typical, 1e-12)
+        jumps = [(norm, statistics.median(norms[:i])) for i, norm in enumerate(norms) if i >= 1]
+        spike = any(norm > EXPLODING_ABSOLUTE and norm > EXPLODING_RATIO * max(before, 1e-12) for norm, before in jumps)
         if spike or not all(math.isfinite(v) for v in norms):
+            typical, peak = statistics.median(norms), max(norms)
             finding = f"exploding gradient norm in {name} (typical {typical:.3g}, peak {peak:.3g})"
             suggestions = [
                 Suggestion("trainer.gradient_clip_val", 1.0, "cap the gradient norm", peak),
@@ -381,13 +398,27 @@ def unscaled_features(e: Evidence) -> Advice | None:
     return Advice("unscaled_features", finding, [suggestion])
 
 
+def outlier_targets(e: Evidence) -> Advice | None:
+    """A regression target with heavy tails trained with MSE: the squared errors of a few rows dominate the loss."""
+    tails = e.summary.get("target_tails")
+    if e.summary.get("task") != "regression" or e.summary.get("loss") != "mse" or not tails or tails < TAIL_FRACTION:
+        return None
+    finding = f"{tails:.1%} of the train targets lie beyond {TAIL_Z:g} robust standard deviations, with loss=mse"
+    suggestions = [
+        Suggestion("loss", "huber", "squared near zero, linear for the outliers", tails),
+        Suggestion("loss", "mae", "every row counts by its absolute error", tails),
+    ]
+    return Advice("outlier_targets", finding, suggestions)
+
+
 RULES: tuple[Callable[[Evidence], Advice | None], ...] = (
     diverged,
+    exploding_gradients,  # a gradient spike names its own fix (clipping) before the lr rules speak
     best_epoch_first,
     unscaled_features,
+    outlier_targets,
     dead_units,
     symmetry,
-    exploding_gradients,
     too_small,
     flat_from_start,
     slow_learning,

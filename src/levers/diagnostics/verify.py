@@ -27,6 +27,8 @@ from levers.diagnostics.advice import Suggestion
 # A suggestion that changes the budget (more epochs) cannot be judged at an equal budget; a diagnostic callback
 # (the layer monitor) measures, it does not fix.
 NOT_AT_EQUAL_BUDGET = {"trainer.max_epochs", "callbacks"}
+# A different loss changes what the monitored val/loss measures: the trial's value is no verdict on the baseline's.
+OTHER_YARDSTICK = {"loss"}
 INSTANTIATE_KEYS = re.compile(r"(^|\.)(_target_|_args_|_partial_|_convert_|_recursive_)($|\.)")
 GROUP_OPTION = re.compile(r"^[A-Za-z0-9_]+$")
 HELPED_MARGIN = 1e-4  # relative: a difference smaller than this is a tie, not help
@@ -74,6 +76,9 @@ def candidates(suggestions: Sequence[Suggestion], top: int) -> tuple[list[Sugges
         seen.add(suggestion.override)
         if suggestion.key in NOT_AT_EQUAL_BUDGET:
             skipped.append({"override": suggestion.override, "why": "cannot be judged at an equal budget"})
+        elif suggestion.key in OTHER_YARDSTICK:
+            why = "changes the loss, so its val/loss is not comparable: compare val/mae or val/rmse by hand"
+            skipped.append({"override": suggestion.override, "why": why})
         elif len(chosen) < top:
             chosen.append(suggestion)
     return chosen, skipped
