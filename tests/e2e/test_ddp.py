@@ -56,7 +56,7 @@ def test_two_process_ddp_matches_one_process_and_writes_one_run_directory(make_c
         assert summary["test"][name] == pytest.approx(value, abs=TOLERANCE), name
 
 
-GRID = {"optimizer.lr": ("0.005", "0.01"), "model.depth": ("1", "2")}
+GRID = {"optimizer.lr": ("0.005",), "model.depth": ("1", "2")}  # two jobs: a grid, at half the cost of four
 
 
 def test_a_multirun_of_ddp_jobs_runs_each_job_as_its_own_two_process_run_with_its_single_run_metrics(
@@ -67,7 +67,7 @@ def test_a_multirun_of_ddp_jobs_runs_each_job_as_its_own_two_process_run_with_it
     train_py("-m", *SAME_RUN, "trainer=ddp_cpu", "data.batch_size=16", *grid, f"hydra.sweep.dir={sweep}",
              cwd=tmp_path, timeout=600)  # fmt: skip
     jobs = sorted(path.parent for path in sweep.glob("*/summary.json"))
-    assert [job.name for job in jobs] == ["0", "1", "2", "3"]  # one run directory per job, nothing else
+    assert [job.name for job in jobs] == ["0", "1"]  # one run directory per job, nothing else
     for job in jobs:
         assert "MEMBER: 2/2" in (job / "train_ddp_process_1.log").read_text()  # the job's second rank joined
         overrides = [line.removeprefix("- ") for line in (job / ".hydra" / "overrides.yaml").read_text().splitlines()]
