@@ -95,6 +95,7 @@ def restore(path: str | Path, key: str = "ckpt_path") -> Restored:
     scalers = AffineScaler(features), AffineScaler(targets)
     if cfg.model.get("weights"):  # the checkpoint holds the trained weights; the pretrained file is not read again
         cfg.model.weights = None
+        cfg.model.freeze = "none"  # what trained is of no matter to serving (and no "frozen random weights" warning)
     module = build_module(cfg, task, features, *scalers, layout=layout)
     try:
         module.load_state_dict(checkpoint["state_dict"])
