@@ -65,6 +65,15 @@ def test_every_step_is_a_real_run_and_the_best_step_has_the_best_validation_valu
     assert record["steps"][record["best_step"] - 1]["value"] == min(values)  # val/loss: lower is better
 
 
+def test_the_winner_is_retrained_only_when_its_step_used_every_epoch_it_was_given(wine_unscaled):
+    _, record = wine_unscaled
+    steps = record["steps"]
+    retrains = [i for i, step in enumerate(steps) if step["name"].startswith("retrain")]
+    before = steps[: retrains[0]] if retrains else steps
+    best_before = min((s for s in before if s["value"] is not None), key=lambda s: s["value"])
+    assert bool(retrains) == (best_before["epochs"] >= best_before["max_epochs"])
+
+
 def test_the_budget_bounds_the_epochs_of_all_steps(wine_unscaled):
     _, record = wine_unscaled
     assert sum(step["epochs"] for step in record["steps"]) <= 60

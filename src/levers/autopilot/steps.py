@@ -6,7 +6,8 @@
 2. Range-test the learning rate (`optimizer.lr=auto`) on the best shape; the number it picks is kept as a number.
 3. Ask the doctor about the best run so far and try its top suggestions, each at the same budget; keep one only
    if the validation metric says it helped.
-4. Retrain the winner with what is left of the budget, early stopping on; keep it if it beat every step.
+4. Retrain the winner with what is left of the budget, early stopping on, when its step used every epoch it was
+   given (one that early stopping ended would repeat itself); keep it if it beat every step.
 
 Every step is a run directory under the autopilot's folder; the test split is read once, for the final config,
 and never chooses anything. The budget counts training epochs (or seconds of wall time) over all steps; a step
@@ -71,6 +72,7 @@ class Step:
     run_dir: str
     value: float | None = None  # the monitored validation metric's best value (None: the run failed)
     epochs: int = 0
+    max_epochs: int = 0  # the step's cap: a step that stopped before it had converged, by early stopping
     seconds: float = 0.0
     kept: bool = False
     note: str = ""
@@ -120,7 +122,7 @@ class Autopilot:
         limits = [f"trainer.max_epochs={epochs}", f"callbacks.early_stopping.patience={_patience(epochs)}"]
         if self.budget.unit == "seconds":
             limits.append(f"trainer.max_time={_max_time(self.left())}")
-        step = Step(name, list(overrides), str(run_dir))
+        step = Step(name, list(overrides), str(run_dir), max_epochs=epochs)
         started = time.perf_counter()
         try:
             result = _train([*merged(self.base, overrides), *limits, "quiet=true"], run_dir)
@@ -244,9 +246,15 @@ def apply_doctor(pilot: Autopilot) -> None:
 
 
 def retrain(pilot: Autopilot) -> None:
-    """The winner again with the rest of the budget (a longer run may find a better minimum)."""
-    if pilot.best is not None:
-        pilot.run("retrain the best with the rest of the budget", pilot.best_overrides(), final=True)
+    """The winner again with the rest of the budget, when its step ran into its epoch cap (still improving): a run
+    that early stopping ended before the cap would only repeat itself, epoch for epoch (same seed, same config)."""
+    best = pilot.best
+    if best is None:
+        return
+    if best.epochs < best.max_epochs:
+        print(f"auto: no retrain: the best step stopped early ({best.epochs} of {best.max_epochs} epochs)", flush=True)
+        return
+    pilot.run("retrain the best with the rest of the budget", pilot.best_overrides(), final=True)
 
 
 def autopilot(overrides: Sequence[str], budget: Budget, folder: Path) -> Autopilot:
