@@ -17,7 +17,6 @@ gets a sixth of it (at least 10 epochs), and none starts once it is spent. The s
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 import time
@@ -29,7 +28,6 @@ from typing import Any
 
 from levers.errors import LeversConfigError, LeversRunFailed
 
-log = logging.getLogger(__name__)
 DEFAULT_BUDGET_EPOCHS = 300
 STEP_SHARE = 6  # a step gets at most budget / STEP_SHARE epochs
 MIN_STEP_EPOCHS = 10
@@ -76,6 +74,7 @@ class Step:
     seconds: float = 0.0
     kept: bool = False
     note: str = ""
+    chosen_lr: float | None = None  # what an `optimizer.lr=auto` step's range test picked
 
 
 @dataclass
@@ -130,7 +129,8 @@ class Autopilot:
             self.monitor = result.summary.get("monitor", self.monitor)
             self.mode = result.summary.get("monitor_mode", self.mode)
             if result.summary.get("lr_auto"):
-                step.note = f"the range test chose lr={result.summary['lr_auto']['lr']:.3g}"
+                step.chosen_lr = float(f"{result.summary['lr_auto']['lr']:.3g}")
+                step.note = f"the range test chose lr={step.chosen_lr:g}"
         except (LeversRunFailed, FloatingPointError) as failure:
             step.note = f"failed: {failure}"
             step.epochs = _epochs_of(run_dir)
@@ -220,11 +220,8 @@ def pilot_extras(pilot: Autopilot) -> list[str]:
 def range_test_lr(pilot: Autopilot) -> None:
     """Guide: the learning rate is the most important knob: test a range on the best shape; keep its pick."""
     step = pilot.run("range-test the learning rate", with_override(pilot.best_overrides(), "optimizer.lr=auto"))
-    if step is None:
-        return
-    chosen = re.search(r"lr=([0-9.e+-]+)", step.note)
-    number = chosen.group(1) if chosen else None
-    step.overrides = with_override(step.overrides, f"optimizer.lr={number}") if number else step.overrides
+    if step is not None and step.chosen_lr is not None:
+        step.overrides = with_override(step.overrides, f"optimizer.lr={step.chosen_lr:g}")
 
 
 def apply_doctor(pilot: Autopilot) -> None:
