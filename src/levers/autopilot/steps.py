@@ -131,7 +131,7 @@ class Autopilot:
             if result.summary.get("lr_auto"):
                 step.chosen_lr = float(f"{result.summary['lr_auto']['lr']:.3g}")
                 step.note = f"the range test chose lr={step.chosen_lr:g}"
-        except (LeversRunFailed, FloatingPointError) as failure:
+        except LeversRunFailed as failure:  # diverged, or stopped by a guard: its summary.json says why
             step.note = f"failed: {failure}"
             step.epochs = _epochs_of(run_dir)
         step.seconds = time.perf_counter() - started
