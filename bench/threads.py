@@ -31,7 +31,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "threads.json"
 CORES = len(os.sched_getaffinity(0))
-SIZES = [(64, 128, 2, 32), (784, 256, 2, 256), (784, 512, 3, 256), (784, 1024, 3, 1024), (784, 2048, 3, 1024)]
+# (inputs, width, depth, batch): the default digits step first, then a Fashion-MNIST-sized MLP at growing batches
+SIZES = [
+    (64, 256, 2, 32),
+    (64, 256, 2, 256),
+    (784, 256, 2, 64),
+    (784, 256, 2, 128),
+    (784, 256, 2, 256),
+    (784, 512, 3, 256),
+    (784, 1024, 3, 1024),
+]
 
 STEP_SCRIPT = """
 import sys, time, torch

@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
+from levers.cpu_load import busy_elsewhere, open_window
 from levers.errors import LeversConfigError
 from levers.run import train
-from levers.threads import STEP_FLOPS_PER_THREAD, busy_elsewhere, cgroup_quota, choose_threads, step_flops
+from levers.threads import STEP_FLOPS_PER_THREAD, cgroup_quota, choose_threads, step_flops
 
 
 def test_a_number_is_used_as_given():
@@ -65,10 +67,61 @@ def test_step_flops_counts_forward_and_backward_of_a_real_batch():
     assert net.training  # the count leaves the module as it found it
 
 
+class _Recurrent(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.gru = nn.GRU(8, 32, num_layers=2, batch_first=True)
+        self.head = nn.Linear(32, 3)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.head(self.gru(features.view(len(features), -1, 8))[0][:, -1])
+
+
+@pytest.mark.parametrize(
+    "net, batch",
+    [
+        (nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10)), (32, 64)),
+        (
+            nn.Sequential(
+                nn.Conv2d(1, 16, 3, padding=1),
+                nn.ReLU(),
+                nn.Conv2d(16, 8, 3, groups=2),
+                nn.Flatten(),
+                nn.Linear(8 * 6 * 6, 10),
+            ),
+            (16, 1, 8, 8),
+        ),
+        (_Recurrent(), (16, 40)),
+    ],
+    ids=["mlp", "cnn", "gru"],
+)
+def test_step_flops_agrees_with_torchs_flop_counter(net, batch):
+    from torch.utils.flop_counter import FlopCounterMode
+
+    features = torch.randn(*batch)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        net(features)
+    assert step_flops(net, features) == pytest.approx(3 * counter.get_total_flops(), rel=0.05)
+
+
 def test_a_busy_process_is_seen_as_load_elsewhere():
     hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
-        assert busy_elsewhere(interval=0.5) >= 0.6
+        assert busy_elsewhere(min_window_s=0.5) >= 0.6
+    finally:
+        hog.kill()
+        hog.wait()
+
+
+def test_a_window_opened_earlier_is_read_without_waiting():
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        open_window()
+        time.sleep(0.6)  # the run's start-up, while the other process works
+        started = time.monotonic()
+        busy = busy_elsewhere(min_window_s=0.5)
+        assert time.monotonic() - started < 0.1
+        assert busy >= 0.6
     finally:
         hog.kill()
         hog.wait()

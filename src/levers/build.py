@@ -40,6 +40,7 @@ from levers.config.schema.scheduler import SchedulerConfig
 from levers.config.schema.trainer import lightning_arguments
 from levers.config.settings import data_settings, typed
 from levers.config.validate import validate_monitor
+from levers.cpu_load import busy_elsewhere
 from levers.data.datamodule import TabularDataModule
 from levers.data.scaling import AffineScaler
 from levers.data.task import TaskSpec
@@ -53,7 +54,7 @@ from levers.models import build_model
 from levers.module import LitModel
 from levers.optim import Schedule, optimizer_factory
 from levers.terminal import is_quiet
-from levers.threads import ThreadChoice, busy_elsewhere, choose_threads, step_flops, usable_cores
+from levers.threads import ThreadChoice, choose_threads, step_flops, usable_cores
 
 log = logging.getLogger(__name__)
 

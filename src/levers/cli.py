@@ -15,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ValidationError
 
 import levers.config  # noqa: F401  (registers schemas and resolvers before Hydra composes)
+from levers import cpu_load
 from levers.config.location import hydra_config_path
 from levers.config.messages import composition_errors_in_one_line
 from levers.config.settings import command_settings
@@ -138,6 +139,7 @@ def report_entry() -> None:
 def train() -> None:
     """`levers-train [overrides...]`, `python train.py ...`: train (or run a diagnostic mode) on Hydra's command
     line, with `resume=` pointed at its own directory and SLURM/torchrun tasks agreeing on one run directory."""
+    cpu_load.open_window()  # threads=auto reads the machine's load over start-up instead of waiting for a sample
     args = continue_in_place(sys.argv[1:])
     sys.argv = [sys.argv[0], *args, *launch_overrides(args)]  # Hydra reads only sys.argv: the extra overrides go there
     with interrupts_exit_like_a_shell(), composition_errors_exit_2():

@@ -6,9 +6,9 @@ epoch took 20x longer with torch's default on a 2-core machine next to one busy 
 
 - the cores this process may use: its CPU affinity, capped by a cgroup CPU quota (containers), and by what torch
   already holds (a parallel launcher's job gets cores // n_jobs, levers.sweeps.threads);
-- minus the cores other processes keep busy, sampled from /proc/stat for a fraction of a second at start;
+- minus the cores other processes keep busy (levers.cpu_load: /proc/stat since the command started);
 - one thread when a training step is too small to share (under STEP_FLOPS_PER_THREAD floating-point operations
-  per extra thread, counted on one real batch with torch's FLOP counter).
+  per extra thread, counted on one real batch by hooks on the layers that hold the work).
 
 An `OMP_NUM_THREADS` in the environment is the user's own choice and is kept. A number N is used as given.
 """
@@ -17,19 +17,18 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
-# Below this much work per step and extra thread, splitting each operation costs more than it saves: on this
-# project's 2-core machine a 2-thread step only won at about 18 GFLOP per step (an MLP 784-1024x3 at batch 1024;
-# bench/threads.py), while every default level (digits, tables, Fashion-MNIST MLP) is under 1 GFLOP.
-STEP_FLOPS_PER_THREAD = 2e9
-BUSY_SAMPLE_S = 0.2  # how long /proc/stat is watched for other processes' load
+# Below this much work per step and extra thread, a second thread is not worth its risk. On this project's 2-core
+# machine, quiet, a second thread made an MLP step 1.6-1.8x faster from about 200 MFLOP up (784-256x2 at batch 128
+# and 256) but only 1.0-1.15x from 16 to 130 MFLOP, and the default digits run (16 MFLOP a step) was slower with
+# two; next to one busy process a second thread made every step 1.1-5x slower (bench/threads.py).
+STEP_FLOPS_PER_THREAD = 2e8
 # What torch was given before levers chose (one per core, or a parallel launcher's share): auto never exceeds it,
 # and a later job of the same process starts from it again, not from an earlier job's choice.
 STARTING_THREADS = torch.get_num_threads()
@@ -87,46 +86,46 @@ def cgroup_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
     return None
 
 
-def busy_elsewhere(interval: float = BUSY_SAMPLE_S, stat: Path = Path("/proc/stat")) -> float:
-    """Cores kept busy by other processes over `interval` seconds (0.0 where /proc/stat cannot be read)."""
-    try:
-        before, own_before = _cpu_jiffies(stat), _own_seconds()
-        time.sleep(interval)
-        after, own_after = _cpu_jiffies(stat), _own_seconds()
-    except (OSError, ValueError):
-        return 0.0
-    busy = after[0] - before[0]
-    total = after[1] - before[1]
-    if total <= 0:
-        return 0.0
-    cores = os.cpu_count() or 1
-    own = (own_after - own_before) / interval  # cores this process used meanwhile (it sleeps: ~0)
-    return max(0.0, busy / total * cores - own)
-
-
-def _cpu_jiffies(stat: Path) -> tuple[int, int]:
-    """(busy, total) jiffies of all CPUs; idle and iowait are not busy."""
-    fields = [int(value) for value in stat.read_text().splitlines()[0].split()[1:]]
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-    total = sum(fields[:8])  # guest time is already counted in user
-    return total - idle, total
-
-
-def _own_seconds() -> float:
-    times = os.times()
-    return times.user + times.system
+WEIGHTED_LAYERS = (nn.Linear, nn.modules.conv._ConvNd, nn.RNNBase)
 
 
 def step_flops(net: nn.Module, features: torch.Tensor) -> float:
-    """Floating-point operations of one training step on this batch: forward counted, backward taken as 2x."""
+    """Floating-point operations of one training step on this batch: the forward pass of the layers that hold the
+    work (linear, convolution, recurrent), counted on the real batch; the backward pass taken as twice that.
+
+    Written by hand rather than with torch's FlopCounterMode, whose first use imports torch._dynamo: about a second
+    of every run's start-up, for a figure that only has to say whether a step is worth sharing.
+    """
+    total = 0.0
+
+    def count(module: nn.Module, inputs: tuple, output: Any) -> None:
+        nonlocal total
+        total += layer_flops(module, inputs[0], output)
+
     was_training = net.training
+    hooks = [layer.register_forward_hook(count) for layer in net.modules() if isinstance(layer, WEIGHTED_LAYERS)]
     try:
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        with torch.no_grad():
             net.eval()
             net(features)
     finally:
+        for hook in hooks:
+            hook.remove()
         net.train(was_training)
-    return 3.0 * counter.get_total_flops()
+    return 3.0 * total
+
+
+def layer_flops(layer: nn.Module, inputs: Any, output: Any) -> float:
+    """Multiply-adds x 2 of one layer's forward pass (the counts torch's FlopCounterMode gives these layers)."""
+    if isinstance(layer, nn.Linear):
+        return 2.0 * output.numel() * layer.in_features
+    if isinstance(layer, nn.modules.conv._ConvNd):
+        per_output = layer.in_channels // layer.groups * math.prod(layer.kernel_size)
+        return 2.0 * output.numel() * per_output
+    # recurrent: every weight matrix multiplies once per time step and sequence (packed or padded)
+    steps = inputs.data.shape[0] if isinstance(inputs, nn.utils.rnn.PackedSequence) else math.prod(inputs.shape[:-1])
+    matrices = sum(weight.numel() for name, weight in layer.named_parameters() if name.startswith("weight"))
+    return 2.0 * steps * matrices
 
 
 def apply(choice: ThreadChoice) -> None:
