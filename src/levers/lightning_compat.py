@@ -29,6 +29,8 @@ USED = (
     ("Trainer.fit_loop.epoch_loop.manual_optimization", "optim_step_progress"),
     ("ModelCheckpoint", "_every_n_train_steps"),
     ("ModelCheckpoint", "_train_time_interval"),
+    ("ModelCheckpoint", "_save_topk_checkpoint"),
+    ("ModelCheckpoint", "_monitor_candidates"),
 )
 
 
@@ -68,6 +70,17 @@ def checkpoints_within_epochs(callback: ModelCheckpoint) -> bool:
     Why private: ModelCheckpoint keeps its constructor's every_n_train_steps and train_time_interval only as these.
     """
     return bool(callback._every_n_train_steps or callback._train_time_interval)
+
+
+def save_epoch_checkpoint(callback: ModelCheckpoint, trainer: pl.Trainer, metrics: dict | None = None) -> None:
+    """What a ModelCheckpoint writes at its once-an-epoch save point (`metrics`: the candidates it was given there).
+
+    Why private: levers.callbacks.last_checkpoint decides by time whether that save happens, so it overrides
+    `_save_topk_checkpoint`, the one method Lightning calls there (every_n_epochs already applied), and calls it
+    through here when it is due; nothing public saves "as the callback would" with its own bookkeeping.
+    """
+    candidates = metrics if metrics is not None else callback._monitor_candidates(trainer)
+    ModelCheckpoint._save_topk_checkpoint(callback, trainer, candidates)
 
 
 def continue_step_count(trainer: pl.Trainer, checkpoint_step: int | None) -> None:

@@ -73,15 +73,16 @@ class ModelCheckpointConfig:
     monitor: str = "${monitor}"
     mode: str = "${monitor_mode}"
     save_top_k: int = checked(1, at_least(-1, ">= -1 (-1: every epoch, 0: none)"))  # the best k by the monitor
-    save_last: bool = False  # last.ckpt comes from `last_checkpoint`, every epoch
+    save_last: bool = False  # last.ckpt comes from `last_checkpoint`
     every_n_epochs: int = checked(1, AT_LEAST_ONE)
     auto_insert_metric_name: bool = False
 
 
 @dataclass
 class LastCheckpointConfig:
-    """checkpoints/last.ckpt at the end of every epoch, what `resume=` continues from. (ModelCheckpoint's own
-    save_last rewrites it, since Lightning 2.6, only in epochs that also save a best checkpoint.)"""
+    """checkpoints/last.ckpt, what `resume=` continues from: at the end of an epoch once `every_s` seconds have
+    passed since the last write, and always after the last epoch (levers.callbacks.last_checkpoint). (ModelCheckpoint's
+    own save_last rewrites it, since Lightning 2.6, only in epochs that also save a best checkpoint.)"""
 
     _target_: str = MISSING
     dirpath: str = "${paths.output_dir}/checkpoints"
@@ -90,6 +91,8 @@ class LastCheckpointConfig:
     save_top_k: int = 1
     every_n_epochs: int = checked(1, AT_LEAST_ONE)
     enable_version_counter: bool = False  # overwrite last.ckpt, never last-v1.ckpt
+    # at most one write per this many seconds (0: every epoch); Ctrl-C and SIGTERM still lose no finished epoch
+    every_s: float = checked(1.0, at_least(0))
 
 
 @dataclass
