@@ -4,6 +4,8 @@ an interrupt never loses a finished epoch (the e2e interrupt tests send real sig
 from __future__ import annotations
 
 import json
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -68,3 +70,25 @@ def test_a_run_stopped_by_max_time_after_its_save_point_is_written_at_the_end(ma
 def test_a_negative_every_s_is_refused_naming_the_key(make_cfg):
     with pytest.raises(LeversConfigError, match=r"callbacks.last_checkpoint.every_s.*>= 0"):
         validate_config(make_cfg("callbacks.last_checkpoint.every_s=-1"))
+
+
+class CtrlCAfterValidation(pl.Callback):
+    """Ctrl-C at epoch 1's end, after its metrics row and summary count it, before the checkpoint's save point
+    (Lightning runs checkpoint callbacks' hooks last)."""
+
+    def on_validation_end(self, trainer, pl_module) -> None:
+        if trainer.current_epoch == 1 and not trainer.sanity_checking:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_ctrl_c_between_an_epochs_validation_and_its_save_point_waits_for_the_write(make_cfg):
+    cfg = make_cfg("callbacks.early_stopping=null", "callbacks.last_checkpoint.every_s=3600", "trainer.max_epochs=5")
+    try:
+        with pytest.raises(SystemExit):  # Lightning ends a fit that Ctrl-C interrupted with exit(1)
+            train(cfg, extra_callbacks=[CtrlCAfterValidation()])
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # Lightning ignores further Ctrl-C once it has one
+    summary = json.loads((Path(cfg.paths.output_dir) / "summary.json").read_text())
+    checkpoint = torch.load(Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt", weights_only=True)
+    assert summary["status"] == "interrupted" and summary["epochs_run"] == 2
+    assert checkpoint["epoch"] == 1

@@ -5,7 +5,8 @@ about 4 ms of a 25 ms epoch, bench/overhead.py), so the file is written at the e
 seconds have passed since the previous write, and always at the end of the run's last epoch. An epoch that takes
 longer than `every_s` is written every time, as before.
 
-While a finished epoch is not yet on disk, Ctrl-C and SIGTERM are held until the end of the epoch under way, which
+From the end of an epoch's validation (its metrics.csv row and summary.json count it as run) until last.ckpt holds
+it, Ctrl-C and SIGTERM are held; when the epoch is not due for writing, until the end of the epoch under way, which
 is written before they take effect: an interrupted run loses no epoch it finished, and its resume continues exactly
 where it stopped. A signal waits at most one epoch, and only for an epoch that is still shorter than `every_s`; a
 second Ctrl-C, or one in an epoch that has run longer, takes effect at once (the unwritten epochs, under `every_s` of
@@ -25,6 +26,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.trainer.states import TrainerFn
 from torch import Tensor
 
 from levers.lightning_compat import save_epoch_checkpoint
@@ -41,14 +43,30 @@ class LastCheckpoint(ModelCheckpoint):
         self._written_at = -math.inf  # time.monotonic() of the last write
         self._epoch_started = 0.0
         self._unwritten = False  # an epoch has ended that last.ckpt does not hold
+        self._closing = False  # an epoch's validation has ended and its save point is still to come
         self._previous_handlers: dict[int, Any] = {}
         self._pending: list[int] = []  # signals held until the epoch under way is written
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._epoch_started = time.monotonic()
 
+    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Lightning logs the epoch's row after this hook; the save point comes at on_validation_end or, when
+        validation runs every epoch, at on_train_epoch_end, after every other callback's hook: hold in between."""
+        if not trainer.sanity_checking and trainer.state.fn == TrainerFn.FITTING:
+            self._closing = True
+            self._hold_interrupts()
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        super().on_train_epoch_end(trainer, pl_module)  # the save point, unless Lightning skipped it
+        if self._closing:  # skipped (e.g. fast_dev_run): nothing to wait for
+            self._closing = False
+            if not self._unwritten:
+                self._deliver_held()
+
     def _save_topk_checkpoint(self, trainer: pl.Trainer, monitor_candidates: dict[str, Tensor]) -> None:
         """Lightning calls this at the callback's once-an-epoch save point (levers.lightning_compat lists it)."""
+        self._closing = False
         if self._due(trainer):
             self._write(trainer, monitor_candidates)
         else:
@@ -89,7 +107,9 @@ class LastCheckpoint(ModelCheckpoint):
                 signal.signal(sig, self._hold)
 
     def _hold(self, signum: int, frame: FrameType | None) -> None:
-        if self._pending or time.monotonic() - self._epoch_started > self.every_s:
+        """Between validation and the save point the wait is milliseconds; later, at most an epoch under every_s."""
+        too_long = not self._closing and time.monotonic() - self._epoch_started > self.every_s
+        if self._pending or too_long:
             self._pending.append(signum)
             self._deliver_held()  # a second signal, or an epoch too long to wait for: now
             return
