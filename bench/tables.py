@@ -12,7 +12,11 @@ Tables: randhie (statsmodels, 20,190 rows, regression), fair (statsmodels, 6,366
 fair_any (the same rows as a CSV through `data=table`: did the person have any affair, classification), and
 Fashion-MNIST's first 20,000 rows (Debian's dataset-fashion-mnist, when installed).
 
-    .venv/bin/python bench/tables.py [--only randhie,fair]
+    .venv/bin/python bench/tables.py [--only randhie,fair] [--set data.batch_size=256 ...]
+
+`--set` overrides levers' defaults (and, where scikit-learn has the same setting, its MLP's: batch size, lr,
+patience, max_epochs); the results then go to bench/results/tables-<overrides>.json (`=` written `_`), leaving
+the defaults' file.
 """
 
 from __future__ import annotations
@@ -87,6 +91,7 @@ def compose_defaults(output_dir: Path, overrides: list[str]) -> Any:
 
 
 def run_levers(overrides: list[str], out: Path) -> tuple[float, dict, Any]:
+    """levers in process, timed whole."""
     cfg = compose_defaults(out, [*overrides, "quiet=true"])
     started = time.perf_counter()
     with contextlib.redirect_stdout(sys.stderr):
@@ -157,13 +162,20 @@ def bench_table(name: str, overrides: list[str], folder: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", default="", help="comma-separated table names")
-    only = {n for n in parser.parse_args().only.split(",") if n}
+    parser.add_argument("--set", nargs="*", default=[], help="overrides of levers' defaults, e.g. data.batch_size=256")
+    args = parser.parse_args()
+    only = {n for n in args.only.split(",") if n}
     quiet()
-    results: dict = {"load_average_at_start": os.getloadavg()[0], "cores": os.cpu_count(), "tables": {}}
+    results: dict = {
+        "load_average_at_start": os.getloadavg()[0],
+        "cores": os.cpu_count(),
+        "overrides": args.set,
+        "tables": {},
+    }
     with tempfile.TemporaryDirectory() as tmp:
         for name, overrides in tables(Path(tmp)).items():
             if not only or name in only:
-                results["tables"][name] = bench_table(name, overrides, Path(tmp))
+                results["tables"][name] = bench_table(name, [*overrides, *args.set], Path(tmp))
     results["load_average_at_end"] = os.getloadavg()[0]
     print(
         "| table | rows x features | metric | levers | s | sklearn MLP | s | HistGB | s | levers/MLP s | levers-HGB |"
@@ -180,8 +192,9 @@ def main() -> None:
         f"{results['load_average_at_end']:.1f} at end. levers timed whole (prepare, train, test, files); "
         "scikit-learn over fit + predict on levers' prepared arrays."
     )
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
+    path = RESULTS.with_name(f"tables-{'-'.join(args.set).replace('=', '_')}.json") if args.set else RESULTS
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {path.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
