@@ -81,8 +81,15 @@ class CtrlCAfterValidation(pl.Callback):
             os.kill(os.getpid(), signal.SIGINT)
 
 
-def test_ctrl_c_between_an_epochs_validation_and_its_save_point_waits_for_the_write(make_cfg):
-    cfg = make_cfg("callbacks.early_stopping=null", "callbacks.last_checkpoint.every_s=3600", "trainer.max_epochs=5")
+@pytest.mark.parametrize("validate_every", [1, 2])
+def test_ctrl_c_between_an_epochs_validation_and_its_save_point_waits_for_the_write(make_cfg, validate_every):
+    """Lightning saves at on_train_epoch_end when it validates every epoch, at on_validation_end otherwise."""
+    cfg = make_cfg(
+        "callbacks.early_stopping=null",
+        "callbacks.last_checkpoint.every_s=3600",
+        "trainer.max_epochs=5",
+        f"trainer.check_val_every_n_epoch={validate_every}",
+    )
     try:
         with pytest.raises(SystemExit):  # Lightning ends a fit that Ctrl-C interrupted with exit(1)
             train(cfg, extra_callbacks=[CtrlCAfterValidation()])

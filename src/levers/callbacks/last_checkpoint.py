@@ -58,8 +58,8 @@ class LastCheckpoint(ModelCheckpoint):
             self._hold_interrupts()
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        super().on_train_epoch_end(trainer, pl_module)  # the save point, unless Lightning skipped it
-        if self._closing:  # skipped (e.g. fast_dev_run): nothing to wait for
+        super().on_train_epoch_end(trainer, pl_module)  # the save point after a validation every epoch
+        if self._closing:  # Lightning skipped its save point (e.g. fast_dev_run): nothing to wait for
             self._closing = False
             if not self._unwritten:
                 self._deliver_held()
