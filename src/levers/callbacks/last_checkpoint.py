@@ -29,9 +29,8 @@ from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.trainer.states import TrainerFn
 from torch import Tensor
 
+from levers.checkpoint_io import HELD_SIGNALS
 from levers.lightning_compat import save_epoch_checkpoint
-
-HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class LastCheckpoint(ModelCheckpoint):
